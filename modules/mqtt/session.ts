@@ -1,0 +1,1325 @@
+/**
+ * The MQTT 3.1.1 / 5.0 client session, sans-I/O.
+ *
+ * Theory of operation
+ * -------------------
+ * A `Session` never touches a socket and never reads a clock. The owner (the
+ * client adapter, or a test) feeds it inputs and, after EVERY input, drains
+ * its outputs in this order:
+ *
+ *   inputs:   connect(now)  receive(bytes, now)  handleTimeout(now)
+ *             connectionLost(now, error?)  publish/subscribe/unsubscribe/
+ *             disconnect/auth(..., now)
+ *   outputs:  pollTransmit(buffer) until it returns 0   -> write to the transport
+ *             pollTimeout()                             -> arm the one timer
+ *             pollEvent() until undefined               -> deliver to the user
+ *
+ * User code is never called from inside the session: events are queued and
+ * the owner delivers them after the input returns (so a callback may call
+ * back into the session safely).
+ *
+ * States (`SessionState`) and transitions:
+ *
+ *   Disconnected --connect()--> Connecting --CONNACK 0--> Connected
+ *   Connecting/Connected --disconnect()--> Disconnecting
+ *       --DISCONNECT handed to pollTransmit--> Disconnected ("closed", no error)
+ *   Connecting/Connected/Disconnecting --connectionLost()--> Disconnected
+ *       ("closed" with the transport error)
+ *   Connected --server DISCONNECT < 0x80--> Disconnected ("disconnect", "closed")
+ *   Connecting/Connected --violation, timeout, refused CONNACK, server
+ *       DISCONNECT >= 0x80--> Closed ("closed" with an MqttError)
+ *   any state --connect()--> Connecting (a new connection; the old one, if
+ *       any, is abandoned without events)
+ *
+ * `Closed` sticks (h11's ERROR state): receive() and handleTimeout() do
+ * nothing until connect(). pollTransmit() still hands out the rest of a
+ * partly sent packet and, over MQTT 5, the DISCONNECT carrying the reason
+ * code [MQTT-4.13.1-1]; the owner then closes the transport.
+ *
+ * Invariants:
+ * - Packet ids are never 0 and never in use twice: the outbox assigns ids to
+ *   QoS 1/2 PUBLISH and skips ids of pending SUBSCRIBE/UNSUBSCRIBE (its
+ *   `isIdInUse` is this session's table); SUBSCRIBE/UNSUBSCRIBE skip ids the
+ *   outbox holds [MQTT-2.2.1-3].
+ * - Outbound QoS 1/2 messages sent and not yet completed on this connection
+ *   never exceed min(maxInflight, server Receive Maximum) [MQTT-4.9.0-2];
+ *   records leave the outbox in their original order [MQTT-4.6.0-6].
+ * - Inbound QoS 2: a message is delivered once, on its first PUBLISH; its id
+ *   is held until PUBREL, and a re-sent PUBLISH with a held id is answered
+ *   with PUBREC again but not delivered (MQTT 5.0 §4.3.3, method B).
+ * - Topic alias mappings live for one connection [MQTT-3.3.2-7]; outbox
+ *   records always hold the full topic, aliases are applied as a record is
+ *   written to the connection.
+ *
+ * What lives elsewhere: encoding/decoding (`codec/`), the ring of unsent and
+ * unacknowledged messages (`outbox.ts`), topic rules and alias tables
+ * (`topic.ts`), the transmit queue and small id tables (`session-tx.ts`,
+ * `session-tables.ts`), option defaults (`session-options.ts`), sockets,
+ * timers and reconnect policy (the client adapter).
+ *
+ * Not re-entrant: one caller at a time (it is plain state, like a parser).
+ */
+import { Decoder } from "./codec/decoder";
+import { encode, encodedLength } from "./codec/encoder";
+import { isReasonCodeAllowed } from "./codec/reason-codes";
+import { decodeUtf8 } from "./codec/utf8";
+import { readVbi, vbiLength, writeVbi } from "./codec/vbi";
+import type {
+  AckPacket,
+  AuthPacket,
+  ConnackPacket,
+  ConnectPacket,
+  DisconnectPacket,
+  Packet,
+  Properties,
+  ProtocolVersion,
+  PublishPacket,
+  QoS,
+  SubackPacket,
+  SubscribePacket,
+  Subscription,
+  UnsubackPacket,
+  UnsubscribePacket,
+} from "./codec/packets";
+import { ErrorCode, MqttError } from "./errors";
+import { Outbox, RecordState } from "./outbox";
+import { MAX_PACKET_SIZE, resolveOptions, toBytes } from "./session-options";
+import type { ResolvedOptions, SessionOptions, WillOptions } from "./session-options";
+import { HeldIds, PendingRequests, RequestKind } from "./session-tables";
+import { TxKind, TxQueue } from "./session-tx";
+import { assertTopicFilter, assertTopicName, InboundTopicAliases, OutboundTopicAliases, SHARED_SUBSCRIPTION_PREFIX } from "./topic";
+
+export type { SessionOptions, WillOptions };
+
+/** States of a `Session` (see the module header for the transitions). */
+export const SessionState = Object.freeze({
+  /** No connection: initial, after a clean disconnect, or after connectionLost(). */
+  Disconnected: "disconnected",
+  /** CONNECT queued, waiting for CONNACK. */
+  Connecting: "connecting",
+  /** CONNACK 0x00 received. */
+  Connected: "connected",
+  /** Our DISCONNECT is queued; "closed" follows once it is handed to pollTransmit. */
+  Disconnecting: "disconnecting",
+  /** The connection ended because of an error; sticks until connect(). */
+  Closed: "closed",
+});
+
+export type SessionStateValue = (typeof SessionState)[keyof typeof SessionState];
+
+/**
+ * What the server's CONNACK said (MQTT 5.0 §3.2.2.3), with the protocol
+ * defaults for absent properties and for MQTT 3.1.1. Values persist after
+ * the connection ends and are replaced by the next CONNACK; `publish()`
+ * checks against them even while offline.
+ */
+export interface ServerInfo {
+  /** Server Receive Maximum (default 65535). */
+  receiveMaximum: number;
+  /** Maximum QoS (default 2). */
+  maximumQoS: QoS;
+  /** Retain Available (default true). */
+  retainAvailable: boolean;
+  /** Maximum Packet Size in bytes (default 268435460: no limit). */
+  maximumPacketSize: number;
+  /** Topic Alias Maximum (default 0: no aliases). */
+  topicAliasMaximum: number;
+  wildcardSubscriptionAvailable: boolean;
+  subscriptionIdentifiersAvailable: boolean;
+  sharedSubscriptionAvailable: boolean;
+  /** Server Keep Alive in seconds, when sent; it replaces ours [MQTT-3.2.2-21]. */
+  serverKeepAlive: number | undefined;
+  /** Assigned Client Identifier, when sent. */
+  assignedClientIdentifier: string | undefined;
+  /** Session Present of the last CONNACK. */
+  sessionPresent: boolean;
+}
+
+/** CONNACK 0x00 arrived: the session is Connected. */
+export interface ConnectedEvent {
+  type: "connected";
+  connack: ConnackPacket;
+  sessionPresent: boolean;
+}
+/**
+ * An application message from the server. The topic is resolved from a v5
+ * Topic Alias. `packet.payload` (and binary properties) are views valid
+ * until the next `receive()`: copy what you keep.
+ */
+export interface MessageEvent {
+  type: "message";
+  packet: PublishPacket;
+}
+/**
+ * An outbound QoS 1/2 message is done: PUBACK (QoS 1) or PUBCOMP (QoS 2)
+ * arrived, or a v5 PUBREC with a failure reason (>= 0x80), or the session
+ * refused to send a queued record because the server's CONNACK forbids it
+ * (0x9B QoS not supported, 0x9A retain not supported, 0x95 packet too large).
+ */
+export interface PublishedEvent {
+  type: "published";
+  packetId: number;
+  qos: 1 | 2;
+  reasonCode: number;
+  properties?: Properties;
+}
+/** SUBACK: one reason code per subscription (granted QoS 0..2, or >= 0x80). */
+export interface SubscribedEvent {
+  type: "subscribed";
+  packetId: number;
+  reasonCodes: number[];
+  properties?: Properties;
+}
+/** UNSUBACK: v5 one reason code per topic filter; v3.1.1 empty. */
+export interface UnsubscribedEvent {
+  type: "unsubscribed";
+  packetId: number;
+  reasonCodes: number[];
+  properties?: Properties;
+}
+/** v5 AUTH from the server (enhanced authentication); answer with `auth()`. */
+export interface AuthEvent {
+  type: "auth";
+  packet: AuthPacket;
+}
+/** v5 DISCONNECT from the server; a "closed" event follows. */
+export interface DisconnectEvent {
+  type: "disconnect";
+  packet: DisconnectPacket;
+}
+/**
+ * The connection is over; the owner closes the transport (after draining
+ * pollTransmit, which may hold a v5 DISCONNECT). `error` is absent after our
+ * own clean disconnect and after a server DISCONNECT below 0x80.
+ */
+export interface ClosedEvent {
+  type: "closed";
+  error?: MqttError;
+}
+/**
+ * Only with `packetEvents`: a packet was queued for sending (control
+ * packets) or started on the wire (outbox records), or a packet was
+ * decoded. Views inside are valid until the next call into the session.
+ */
+export interface PacketTraceEvent {
+  type: "packetsend" | "packetreceive";
+  packet: Packet;
+}
+
+export type SessionEvent =
+  | ConnectedEvent
+  | MessageEvent
+  | PublishedEvent
+  | SubscribedEvent
+  | UnsubscribedEvent
+  | AuthEvent
+  | DisconnectEvent
+  | ClosedEvent
+  | PacketTraceEvent;
+
+/** Options of `publish()`. */
+export interface PublishOptions {
+  /** Default 0. */
+  qos?: QoS;
+  /** Default false. */
+  retain?: boolean;
+  /**
+   * v5 PUBLISH properties (ignored for 3.1.1). `topicAlias` is managed by the
+   * session and must not be set; `subscriptionIdentifier` is server-only
+   * [MQTT-3.3.4-6].
+   */
+  properties?: Properties;
+}
+
+/* The timer table: one deadline per kind, Infinity when off. */
+const T_CONNECT = 0;
+const T_KEEPALIVE = 1;
+const T_PING = 2;
+const TIMERS = 3;
+
+/* First bytes of the control packets written into the transmit ring. */
+const PINGREQ_BYTE = 0xc0;
+const DISCONNECT_BYTE = 0xe0;
+
+/** Worst-case growth of a PUBLISH when a topic alias is added: property 3 + two VBI bytes. */
+const ALIAS_GROWTH = 5;
+
+function checkQos(qos: unknown, what: string): QoS {
+  if (qos === undefined) return 0;
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new RangeError(`${what} QoS must be 0, 1 or 2 [MQTT-3.3.1-4], got ${String(qos)}`);
+  return qos;
+}
+
+function hasWildcard(filter: string): boolean {
+  return filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0;
+}
+
+export class Session {
+  /**
+   * The outbox holding unsent and unacknowledged PUBLISH/PUBREL records.
+   * The session sets its `isIdInUse` (one outbox per session); snapshot or
+   * restore it only while the session is not connected.
+   */
+  readonly outbox: Outbox;
+  private readonly opts: ResolvedOptions;
+  private readonly version: ProtocolVersion;
+  private readonly v5: boolean;
+  private st: SessionStateValue = SessionState.Disconnected;
+  private readonly info: ServerInfo;
+  private readonly decoder: Decoder;
+  private readonly tx: TxQueue;
+  private readonly held: HeldIds;
+  private readonly pending: PendingRequests;
+  private readonly inAliases: InboundTopicAliases;
+  private readonly outAliases: OutboundTopicAliases;
+  private readonly timers = new Float64Array(TIMERS);
+  private readonly events: SessionEvent[] = [];
+  private eventHead = 0;
+  /** Time of the latest input (ms); pollTransmit works at this time. */
+  private now = 0;
+  /** Time bytes were last handed to pollTransmit's caller (ms). */
+  private lastSent = 0;
+  private keepaliveMs: number;
+  /** Outbound QoS 1/2 messages sent on this connection and not completed. */
+  private inflight = 0;
+  /** min(maxInflight, server Receive Maximum) for this connection. */
+  private window: number;
+  /** PUBACKs queued in the ring and not yet handed out (they count against our Receive Maximum). */
+  private pendingPubacks = 0;
+  /** Packet id of a QoS 1/2 record partly handed out (0: none). */
+  private txRecordId = 0;
+  private nextRequestId = 1;
+  /** Queued records dropped at transmit time because the server's CONNACK forbids them. */
+  private refused = 0;
+  private clientIdInUse: string;
+  /** Reused by publish(): the outbox copies the message, so no packet object per call. */
+  private readonly scratch: PublishPacket;
+  private readonly empty = new Uint8Array(0);
+  /** Only with packetEvents: decodes outbox records for packetsend events. */
+  private txDecoder: Decoder | undefined;
+
+  /**
+   * @param options see `SessionOptions`; every field has a default.
+   * @throws TypeError/RangeError for invalid options (the rule in the message).
+   * Allocates everything the session needs on the hot path: the decoder
+   * (and its staging buffer of `maximumPacketSize` bytes), the transmit
+   * ring, the id tables, the alias tables, and the outbox unless one is given.
+   */
+  constructor(options: SessionOptions = {}) {
+    const opts = resolveOptions(options);
+    this.opts = opts;
+    this.version = opts.protocolVersion;
+    this.v5 = opts.protocolVersion === 5;
+    const given = options.outbox;
+    this.outbox = given instanceof Outbox ? given : new Outbox(given ?? {});
+    this.pending = new PendingRequests(opts.maxPendingRequests);
+    const pending = this.pending;
+    this.outbox.isIdInUse = (packetId: number) => pending.has(packetId);
+    this.info = {
+      receiveMaximum: 65535,
+      maximumQoS: 2,
+      retainAvailable: true,
+      maximumPacketSize: MAX_PACKET_SIZE,
+      topicAliasMaximum: 0,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: this.v5,
+      sharedSubscriptionAvailable: true,
+      serverKeepAlive: undefined,
+      assignedClientIdentifier: undefined,
+      sessionPresent: false,
+    };
+    this.decoder = new Decoder({ protocolVersion: opts.protocolVersion, maximumPacketSize: opts.maximumPacketSize });
+    this.tx = new TxQueue(opts.txRingSize);
+    this.held = new HeldIds(opts.receiveMaximum);
+    this.inAliases = new InboundTopicAliases(opts.topicAliasMaximum);
+    this.outAliases = new OutboundTopicAliases(opts.outboundTopicAliasCapacity);
+    this.outAliases.reset(0);
+    this.timers.fill(Infinity);
+    this.keepaliveMs = opts.keepalive * 1000;
+    this.window = opts.maxInflight;
+    this.clientIdInUse = opts.clientId;
+    this.scratch = { type: 3, topic: "", payload: this.empty, qos: 0, retain: false, dup: false };
+    // The codec checks every CONNECT field (UTF-8, lengths, property values)
+    // now, so that connect() cannot fail on the options later.
+    encodedLength(this.connectPacket(), this.version);
+  }
+
+  /** A `SessionState` value. */
+  get state(): SessionStateValue {
+    return this.st;
+  }
+
+  /** What the last CONNACK said (protocol defaults before the first one). Live object: read, do not modify. */
+  get server(): Readonly<ServerInfo> {
+    return this.info;
+  }
+
+  /** The Client Identifier the next CONNECT carries (the server-assigned one once a v5 CONNACK assigned it). */
+  get clientId(): string {
+    return this.clientIdInUse;
+  }
+
+  /** Keep alive in effect, in seconds (ours, or the v5 Server Keep Alive). */
+  get keepalive(): number {
+    return this.keepaliveMs / 1000;
+  }
+
+  /** Outbound QoS 1/2 messages sent on this connection and not yet completed (at most `inflightWindow`). */
+  get inflightCount(): number {
+    return this.inflight;
+  }
+
+  /** min(maxInflight, server Receive Maximum) for the current connection. */
+  get inflightWindow(): number {
+    return this.window;
+  }
+
+  /**
+   * Queued records dropped when their turn came because the current
+   * server's CONNACK forbids them (QoS above Maximum QoS, retain without
+   * Retain Available, larger than Maximum Packet Size). Cumulative. QoS 1/2
+   * ones are also reported as "published" events with that reason code.
+   */
+  get refusedCount(): number {
+    return this.refused;
+  }
+
+  /**
+   * Starts a new connection over a fresh transport: resets the decoder and
+   * every per-connection table (topic aliases, pending SUBSCRIBE/UNSUBSCRIBE,
+   * the transmit queue), arms the connect timer and queues CONNECT.
+   * Allowed in any state; a connection still in progress is abandoned
+   * without events. Outbox records and held inbound QoS 2 ids are kept
+   * (they belong to the MQTT session, not the connection).
+   * @param now ms.
+   */
+  connect(now: number): void {
+    this.now = now;
+    this.resetConnection();
+    this.decoder.reset();
+    this.inAliases.reset();
+    this.outAliases.reset(0);
+    this.held.newConnection();
+    this.timers[T_CONNECT] = now + this.opts.connectTimeout;
+    this.keepaliveMs = this.opts.keepalive * 1000;
+    const connect = this.connectPacket();
+    this.queueEncoded(connect);
+    this.lastSent = now;
+    this.st = SessionState.Connecting;
+  }
+
+  /**
+   * Feeds bytes read from the transport (any split). Decodes and handles
+   * every complete packet. Never throws because of the peer: a violation
+   * ends the connection with a "closed" event carrying an MqttError (state
+   * Closed), preceded over MQTT 5 by a DISCONNECT with the reason code
+   * [MQTT-4.13.1-1]. Ignored unless Connecting or Connected.
+   *
+   * Message payloads handed out in events are views into `bytes` or into the
+   * decoder's staging buffer, valid until the next `receive()`; `bytes` must
+   * not be modified until then.
+   * @param now ms.
+   */
+  receive(bytes: Uint8Array, now: number): void {
+    this.now = now;
+    if (!this.isOpen()) return;
+    this.decoder.push(bytes);
+    while (this.isOpen()) {
+      let packet: Packet | undefined;
+      try {
+        packet = this.decoder.next();
+      } catch (e) {
+        this.fail(e instanceof MqttError ? e : new MqttError(ErrorCode.MalformedPacket, String(e), "remote"), true);
+        return;
+      }
+      if (packet === undefined) return;
+      if (this.opts.packetEvents) this.emit({ type: "packetreceive", packet });
+      this.handle(packet);
+    }
+  }
+
+  /**
+   * Runs the timers due at `now`: connect timeout (ConnectTimeout), PINGREQ
+   * when nothing was sent for the keep alive interval, ping timeout
+   * (PingTimeout). Harmless to call early or often.
+   * @param now ms.
+   */
+  handleTimeout(now: number): void {
+    this.now = now;
+    const t = this.timers;
+    if (this.st === SessionState.Connecting) {
+      if (now >= t[T_CONNECT]) {
+        this.fail(new MqttError(ErrorCode.ConnectTimeout, `no CONNACK within ${this.opts.connectTimeout} ms`), false);
+      }
+      return;
+    }
+    if (this.st !== SessionState.Connected) return;
+    if (now >= t[T_PING]) {
+      this.fail(new MqttError(ErrorCode.PingTimeout, `no PINGRESP within ${this.pingWindow()} ms of PINGREQ`), false);
+      return;
+    }
+    if (now >= t[T_KEEPALIVE]) {
+      this.tx.append2(PINGREQ_BYTE, 0);
+      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 12 } });
+      t[T_KEEPALIVE] = Infinity;
+      t[T_PING] = now + this.pingWindow();
+    }
+  }
+
+  /**
+   * The transport closed or failed. Ends the connection: state Disconnected,
+   * a "closed" event with `error` (default MqttError ConnectionLost, source
+   * transport; none when our own disconnect was under way). Unsent bytes are
+   * dropped; outbox records stay (resent after the next CONNACK). Does
+   * nothing when there is no connection.
+   * @param now ms.
+   */
+  connectionLost(now: number, error?: MqttError): void {
+    this.now = now;
+    if (this.st === SessionState.Disconnected || this.st === SessionState.Closed) return;
+    const wasDisconnecting = this.st === SessionState.Disconnecting;
+    this.resetConnection();
+    this.st = SessionState.Disconnected;
+    if (wasDisconnecting) this.emit({ type: "closed" });
+    else this.emit({ type: "closed", error: error ?? new MqttError(ErrorCode.ConnectionLost, "the transport closed", "transport") });
+  }
+
+  /**
+   * Queues an application message in the outbox; it is sent once Connected,
+   * in order, within the in-flight window.
+   *
+   * @returns the packet id for QoS 1/2 (watch for the "published" event), 0
+   *   for QoS 0, -1 for QoS 0 discarded by the outbox's offline policy.
+   * @throws TypeError for an invalid topic name, payload or properties;
+   *   MqttError QoSNotSupported [MQTT-3.2.2-11], RetainNotSupported
+   *   [MQTT-3.2.2-14] or PacketTooLarge [MQTT-3.2.2-15] when the last
+   *   CONNACK forbids it; MqttError OutboxFull when it does not fit. Nothing
+   *   is queued when it throws. The payload is copied into the outbox.
+   * @param now ms (starts the v5 Message Expiry clock).
+   */
+  publish(topic: string, payload: Uint8Array | string, options: PublishOptions, now: number): number {
+    this.now = now;
+    assertTopicName(topic);
+    const o = options ?? {};
+    const qos = checkQos(o.qos, "PUBLISH");
+    const retain = o.retain === true;
+    const bytes = toBytes(payload, "payload");
+    const info = this.info;
+    if (qos > info.maximumQoS) {
+      throw new MqttError(ErrorCode.QoSNotSupported, `QoS ${qos} exceeds the server's Maximum QoS ${info.maximumQoS} [MQTT-3.2.2-11]`);
+    }
+    if (retain && !info.retainAvailable) {
+      throw new MqttError(ErrorCode.RetainNotSupported, "the server does not support retained messages [MQTT-3.2.2-14]");
+    }
+    const packet = this.scratch;
+    packet.topic = topic;
+    packet.payload = bytes;
+    packet.qos = qos;
+    packet.retain = retain;
+    packet.packetId = qos > 0 ? 1 : undefined; // for the length check; the outbox assigns the id
+    try {
+      if (this.v5 && o.properties !== undefined) {
+        const p = o.properties;
+        if (p.topicAlias !== undefined) throw new TypeError("topicAlias is assigned by the session (outboundTopicAliases), not by the caller");
+        if (p.subscriptionIdentifier !== undefined) {
+          throw new TypeError("a client PUBLISH must not carry a Subscription Identifier [MQTT-3.3.4-6]");
+        }
+        packet.properties = p;
+      }
+      // A record that fits the outbox fits a server whose limit is at least
+      // the outbox capacity: only measure when the limit is smaller.
+      if (info.maximumPacketSize < this.outbox.capacity) {
+        const size = encodedLength(packet, this.version);
+        if (size > info.maximumPacketSize) {
+          throw new MqttError(
+            ErrorCode.PacketTooLarge,
+            `PUBLISH of ${size} bytes exceeds the server's Maximum Packet Size ${info.maximumPacketSize} [MQTT-3.2.2-15]`,
+          );
+        }
+      }
+      return this.outbox.enqueue(packet, this.version, now, this.st === SessionState.Connected);
+    } finally {
+      packet.topic = "";
+      packet.payload = this.empty;
+      packet.properties = undefined;
+    }
+  }
+
+  /**
+   * Queues a SUBSCRIBE. Requires Connected.
+   * @returns its packet id; the "subscribed" event carries the SUBACK.
+   * @throws MqttError NotConnected; TypeError/RangeError for invalid filters
+   *   or options; MqttError WildcardSubscriptionsNotSupported,
+   *   SharedSubscriptionsNotSupported, SubscriptionIdentifiersNotSupported
+   *   when the CONNACK said so; PacketTooLarge; OutboxFull when
+   *   `maxPendingRequests` requests already wait or no packet id is free.
+   * @param properties v5 SUBSCRIBE properties (subscriptionIdentifier, userProperties).
+   * @param now ms.
+   */
+  subscribe(subscriptions: Subscription[], properties: Properties | undefined, now: number): number {
+    this.now = now;
+    this.requireConnected("SUBSCRIBE");
+    if (!Array.isArray(subscriptions) || subscriptions.length === 0) {
+      throw new TypeError("SUBSCRIBE needs at least one subscription [MQTT-3.8.3-3]");
+    }
+    const info = this.info;
+    for (const s of subscriptions) {
+      if (s === null || typeof s !== "object") throw new TypeError("a subscription must be an object { topic, qos }");
+      assertTopicFilter(s.topic);
+      checkQos(s.qos, "subscription");
+      if (!this.v5) continue;
+      const shared = s.topic.startsWith(SHARED_SUBSCRIPTION_PREFIX);
+      if (shared && s.noLocal === true) throw new TypeError("No Local must not be set on a shared subscription [MQTT-3.8.3-4]");
+      if (s.retainHandling !== undefined && s.retainHandling !== 0 && s.retainHandling !== 1 && s.retainHandling !== 2) {
+        throw new RangeError("retainHandling must be 0, 1 or 2 (MQTT 5.0 §3.8.3.1)");
+      }
+      if (shared && !info.sharedSubscriptionAvailable) {
+        throw new MqttError(ErrorCode.SharedSubscriptionsNotSupported, "the server does not support shared subscriptions (MQTT 5.0 §3.2.2.3.14)");
+      }
+      if (!info.wildcardSubscriptionAvailable && hasWildcard(s.topic)) {
+        throw new MqttError(ErrorCode.WildcardSubscriptionsNotSupported, "the server does not support wildcard subscriptions (MQTT 5.0 §3.2.2.3.12)");
+      }
+    }
+    const packet: SubscribePacket = { type: 8, packetId: 0, subscriptions };
+    if (this.v5 && properties !== undefined) {
+      if (properties.subscriptionIdentifier !== undefined && !info.subscriptionIdentifiersAvailable) {
+        throw new MqttError(ErrorCode.SubscriptionIdentifiersNotSupported, "the server does not support subscription identifiers (MQTT 5.0 §3.2.2.3.13)");
+      }
+      packet.properties = properties;
+    }
+    return this.queueRequest(packet, RequestKind.Subscribe, subscriptions.length);
+  }
+
+  /**
+   * Queues an UNSUBSCRIBE. Requires Connected.
+   * @returns its packet id; the "unsubscribed" event carries the UNSUBACK.
+   * @throws like `subscribe()`.
+   * @param now ms.
+   */
+  unsubscribe(topics: string[], properties: Properties | undefined, now: number): number {
+    this.now = now;
+    this.requireConnected("UNSUBSCRIBE");
+    if (!Array.isArray(topics) || topics.length === 0) {
+      throw new TypeError("UNSUBSCRIBE needs at least one topic filter [MQTT-3.10.3-2]");
+    }
+    for (const topic of topics) assertTopicFilter(topic);
+    const packet: UnsubscribePacket = { type: 10, packetId: 0, topics };
+    if (this.v5 && properties !== undefined) packet.properties = properties;
+    return this.queueRequest(packet, RequestKind.Unsubscribe, topics.length);
+  }
+
+  /**
+   * Ends the connection cleanly: queues DISCONNECT (v5: with `reasonCode`,
+   * default 0x00, and `properties`), goes to Disconnecting; once the
+   * DISCONNECT has been handed to pollTransmit the state is Disconnected and
+   * a "closed" event (no error) follows. Control packets already queued
+   * (acknowledgements) go out first; outbox records not yet started stay in
+   * the outbox. Does nothing unless Connecting or Connected.
+   * @throws RangeError (v5) for a code that is not a DISCONNECT reason code; TypeError for a
+   *   Session Expiry Interval when CONNECT sent none/zero [MQTT-3.14.2-2].
+   */
+  disconnect(now: number, reasonCode = 0, properties?: Properties): void {
+    this.now = now;
+    if (!this.isOpen()) return;
+    if (this.v5 && !isReasonCodeAllowed(14, reasonCode)) {
+      throw new RangeError(`${reasonCode} is not a DISCONNECT reason code (MQTT 5.0 §3.14.2.1)`);
+    }
+    if (
+      this.v5 &&
+      properties?.sessionExpiryInterval !== undefined &&
+      properties.sessionExpiryInterval !== 0 &&
+      this.opts.sessionExpiryInterval === 0
+    ) {
+      throw new TypeError("a non-zero Session Expiry Interval in DISCONNECT needs one in CONNECT [MQTT-3.14.2-2]");
+    }
+    // Encode first: invalid properties throw before anything changes.
+    const packet: DisconnectPacket = { type: 14, reasonCode: this.v5 ? reasonCode : 0 };
+    const encoded = this.v5 && properties !== undefined ? encode({ ...packet, properties }, this.version) : undefined;
+    this.stopTimers();
+    this.pending.clear();
+    if (encoded !== undefined) {
+      this.tx.appendBig(encoded);
+      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { ...packet, properties } });
+    } else {
+      if (packet.reasonCode === 0) this.tx.append2(DISCONNECT_BYTE, 0);
+      else this.tx.append3(DISCONNECT_BYTE, reasonCode);
+      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet });
+    }
+    this.st = SessionState.Disconnecting;
+  }
+
+  /**
+   * Sends AUTH (v5 enhanced authentication, MQTT 5.0 §4.12): reason 0x18
+   * Continue authentication or 0x19 Re-authenticate (0x00 is the server's).
+   * `properties.authenticationMethod` defaults to the one sent in CONNECT.
+   * @throws TypeError over MQTT 3.1.1 or without an authentication method;
+   *   RangeError for another reason code (0x00 Success is sent only by the
+   *   server); MqttError NotConnected unless Connecting or Connected.
+   */
+  auth(now: number, reasonCode: number, properties?: Properties): void {
+    this.now = now;
+    if (!this.v5) throw new TypeError("AUTH exists only in MQTT 5.0 (§3.15)");
+    if (!this.isOpen()) throw new MqttError(ErrorCode.NotConnected, "AUTH needs a connection");
+    if (reasonCode !== 0x18 && reasonCode !== 0x19) {
+      throw new RangeError(`a client AUTH reason code is 0x18 or 0x19 (MQTT 5.0 §3.15.2.1), got ${reasonCode}`);
+    }
+    const method = properties?.authenticationMethod ?? this.opts.authenticationMethod;
+    if (method === undefined) throw new TypeError("AUTH needs an Authentication Method [MQTT-3.15.2-1]");
+    this.queueEncoded({ type: 15, reasonCode, properties: { ...properties, authenticationMethod: method } });
+  }
+
+  /**
+   * Copies pending outbound bytes into target[offset..]; returns how many (0:
+   * nothing to send now). Call until it returns 0 and write the bytes to the
+   * transport in order. A packet larger than the room left may be split
+   * across calls (the rest waits for the next call); an outbox record is
+   * only started when it fits or the call has written nothing yet, so pass a
+   * buffer at least as large as your biggest message to avoid the spill
+   * buffer (allocated the first time a record is split).
+   *
+   * May queue events (drain pollEvent after it): "closed" once our
+   * DISCONNECT has been handed out, "published" with a failure reason for a
+   * queued record the server's CONNACK forbids, and with packetEvents,
+   * "packetsend" for outbox records.
+   */
+  pollTransmit(target: Uint8Array, offset = 0): number {
+    const tx = this.tx;
+    const end = target.length;
+    let pos = offset;
+    while (pos < end) {
+      if (!tx.active) {
+        if (tx.hasQueued()) {
+          tx.startQueued();
+        } else if (this.st === SessionState.Connected) {
+          const next = this.sendRecord(target, pos, pos === offset);
+          if (next < 0) break;
+          pos = next;
+          continue;
+        } else {
+          break;
+        }
+      }
+      pos = tx.copyOut(target, pos);
+      if (!tx.active) this.packetDone();
+    }
+    if (pos > offset) {
+      this.lastSent = this.now;
+      this.refreshKeepalive();
+    }
+    return pos - offset;
+  }
+
+  /**
+   * The earliest deadline (absolute ms) at which `handleTimeout` must run,
+   * or undefined when no timer is armed: the minimum over the fixed timer
+   * table (connect, keep alive, ping).
+   */
+  pollTimeout(): number | undefined {
+    const t = this.timers;
+    let min = t[0];
+    for (let i = 1; i < TIMERS; i++) if (t[i] < min) min = t[i];
+    return min === Infinity ? undefined : min;
+  }
+
+  /** The next queued event, or undefined. Drain after every input. */
+  pollEvent(): SessionEvent | undefined {
+    if (this.eventHead === this.events.length) return undefined;
+    const event = this.events[this.eventHead];
+    this.eventHead += 1;
+    if (this.eventHead === this.events.length) {
+      this.events.length = 0;
+      this.eventHead = 0;
+    }
+    return event;
+  }
+
+  /**
+   * Packet ids of inbound QoS 2 messages delivered and awaiting PUBREL (for
+   * a store that persists the session across reboots). Allocates.
+   */
+  inboundQos2Ids(): number[] {
+    return this.held.toArray();
+  }
+
+  /**
+   * Replaces the held inbound QoS 2 ids (from a store), before connect().
+   * @throws TypeError while connected, RangeError for an id outside 1..65535.
+   */
+  restoreInboundQos2Ids(ids: ArrayLike<number>): void {
+    if (this.isOpen() || this.st === SessionState.Disconnecting) throw new TypeError("restore inbound QoS 2 ids only while not connected");
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 1 || id > 65535) throw new RangeError(`packet id must be 1..65535, got ${id} [MQTT-2.2.1-3]`);
+    }
+    this.held.clear();
+    for (let i = 0; i < ids.length; i++) if (!this.held.has(ids[i])) this.held.add(ids[i]);
+    this.held.newConnection();
+  }
+
+  /** The CONNECT for the next connection (allocates; once per connect). */
+  private connectPacket(): ConnectPacket {
+    const o = this.opts;
+    const connect: ConnectPacket = {
+      type: 1,
+      protocolVersion: this.version,
+      clientId: this.clientIdInUse,
+      clean: o.clean,
+      keepalive: o.keepalive,
+    };
+    if (o.username !== undefined) connect.username = o.username;
+    if (o.password !== undefined) connect.password = o.password;
+    if (o.will !== undefined) connect.will = o.will;
+    if (o.connectProperties !== undefined) connect.properties = o.connectProperties;
+    return connect;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private handle(packet: Packet): void {
+    if (this.st === SessionState.Connecting) {
+      switch (packet.type) {
+        case 2:
+          return this.onConnack(packet);
+        case 15:
+          return this.onAuth(packet);
+        case 14:
+          return this.onDisconnect(packet);
+        default:
+          return this.protocolError(`${packetName(packet.type)} before CONNACK [MQTT-3.2.0-1]`);
+      }
+    }
+    switch (packet.type) {
+      case 3:
+        return this.onPublish(packet);
+      case 4:
+        return this.onPuback(packet);
+      case 5:
+        return this.onPubrec(packet);
+      case 6:
+        return this.onPubrel(packet);
+      case 7:
+        return this.onPubcomp(packet);
+      case 9:
+        return this.onSuback(packet);
+      case 11:
+        return this.onUnsuback(packet);
+      case 13:
+        return this.onPingresp();
+      case 14:
+        return this.onDisconnect(packet);
+      case 15:
+        return this.onAuth(packet);
+      case 2:
+        return this.protocolError("a second CONNACK on one connection [MQTT-3.2.0-2]");
+      default:
+        return this.protocolError(`a server must not send ${packetName(packet.type)} (MQTT 5.0 §2.1.2)`);
+    }
+  }
+
+  private onConnack(p: ConnackPacket): void {
+    const props = p.properties;
+    if (p.reasonCode !== 0) {
+      const error = this.v5
+        ? new MqttError(
+            p.reasonCode,
+            `the server refused the connection${props?.reasonString !== undefined ? ": " + props.reasonString : ""} (MQTT 5.0 §3.2.2.2)`,
+            "remote",
+            p.reasonCode,
+          )
+        : new MqttError(ErrorCode.ConnectionRefused, `the server refused the connection: ${returnCodeName(p.reasonCode)}`, "remote", p.reasonCode);
+      this.fail(error, false);
+      return;
+    }
+    if (p.sessionPresent && this.opts.clean) {
+      this.protocolError("Session Present 1 in reply to Clean Start 1 [MQTT-3.2.2-1] [MQTT-3.2.2-2] [MQTT-3.2.2-4]");
+      return;
+    }
+    const info = this.info;
+    info.sessionPresent = p.sessionPresent;
+    if (this.v5) {
+      info.receiveMaximum = props?.receiveMaximum ?? 65535;
+      info.maximumQoS = (props?.maximumQoS ?? 2) as QoS;
+      info.retainAvailable = (props?.retainAvailable ?? 1) === 1;
+      info.maximumPacketSize = props?.maximumPacketSize ?? MAX_PACKET_SIZE;
+      info.topicAliasMaximum = props?.topicAliasMaximum ?? 0;
+      info.wildcardSubscriptionAvailable = (props?.wildcardSubscriptionAvailable ?? 1) === 1;
+      info.subscriptionIdentifiersAvailable = (props?.subscriptionIdentifiersAvailable ?? 1) === 1;
+      info.sharedSubscriptionAvailable = (props?.sharedSubscriptionAvailable ?? 1) === 1;
+      info.serverKeepAlive = props?.serverKeepAlive;
+      info.assignedClientIdentifier = props?.assignedClientIdentifier;
+      if (info.serverKeepAlive !== undefined) this.keepaliveMs = info.serverKeepAlive * 1000; // [MQTT-3.2.2-21]
+      if (info.assignedClientIdentifier !== undefined && this.opts.clientId === "") {
+        this.clientIdInUse = info.assignedClientIdentifier; // reused by later CONNECTs to resume the session
+      }
+    }
+    // The server kept no session: inbound QoS 2 state belongs to a session
+    // that is gone [MQTT-3.2.2-5]. Outbound records are kept and sent again
+    // on the new session (see README: a QoS 2 message may then arrive twice).
+    if (!p.sessionPresent) this.held.clear();
+    this.outAliases.reset(info.topicAliasMaximum);
+    this.outbox.requeue(); // [MQTT-4.4.0-1]
+    this.inflight = 0;
+    this.window = Math.min(this.opts.maxInflight, info.receiveMaximum);
+    this.timers[T_CONNECT] = Infinity;
+    this.st = SessionState.Connected;
+    this.refreshKeepalive();
+    this.emit({ type: "connected", connack: p, sessionPresent: p.sessionPresent });
+  }
+
+  private onPublish(p: PublishPacket): void {
+    if (this.v5) {
+      try {
+        p.topic = this.inAliases.resolve(p.topic, p.properties?.topicAlias);
+      } catch (e) {
+        this.fail(e as MqttError, true);
+        return;
+      }
+    }
+    if (p.qos === 0) {
+      this.emit({ type: "message", packet: p });
+      return;
+    }
+    const packetId = p.packetId as number;
+    if (p.qos === 2 && this.held.has(packetId)) {
+      // A re-send of a message already delivered: acknowledge, do not deliver.
+      this.queueAck(5, packetId, 0);
+      return;
+    }
+    if (this.v5 && this.held.currentCount + this.pendingPubacks >= this.opts.receiveMaximum) {
+      this.fail(
+        new MqttError(
+          ErrorCode.ReceiveMaximumExceeded,
+          `more than ${this.opts.receiveMaximum} unacknowledged QoS 1/2 PUBLISH packets [MQTT-3.3.4-9]`,
+          "remote",
+        ),
+        true,
+      );
+      return;
+    }
+    if (p.qos === 1) {
+      this.emit({ type: "message", packet: p });
+      this.queueAck(4, packetId, 0);
+    } else {
+      this.held.add(packetId);
+      this.emit({ type: "message", packet: p });
+      this.queueAck(5, packetId, 0);
+    }
+  }
+
+  private onPuback(p: AckPacket): void {
+    if (!this.acknowledge(p, 4, "PUBACK")) return;
+    this.inflight -= 1;
+    this.emitPublished(p, 1);
+  }
+
+  private onPubrec(p: AckPacket): void {
+    if (!this.acknowledge(p, 5, "PUBREC")) return;
+    if (this.v5 && p.reasonCode >= 0x80) {
+      // The server refused the message: it is done, no PUBREL (MQTT 5.0 §4.3.3).
+      this.outbox.remove(p.packetId);
+      this.inflight -= 1;
+      this.emitPublished(p, 2);
+      return;
+    }
+    this.queueAck(6, p.packetId, 0);
+  }
+
+  private onPubrel(p: AckPacket): void {
+    // Unknown id: the state was lost (e.g. a session not kept); answer so the
+    // server can complete, with 0x92 over v5 (MQTT 5.0 §4.3.3).
+    const known = this.held.delete(p.packetId);
+    this.queueAck(7, p.packetId, known ? 0 : ErrorCode.PacketIdentifierNotFound);
+  }
+
+  private onPubcomp(p: AckPacket): void {
+    if (!this.acknowledge(p, 7, "PUBCOMP")) return;
+    this.inflight -= 1;
+    this.emitPublished(p, 2);
+  }
+
+  private onSuback(p: SubackPacket): void {
+    const expected = this.pending.take(p.packetId, RequestKind.Subscribe);
+    if (expected < 0) {
+      this.protocolError(`SUBACK for packet id ${p.packetId}, which has no pending SUBSCRIBE (MQTT 5.0 §3.9.2)`);
+      return;
+    }
+    if (p.reasonCodes.length !== expected) {
+      this.protocolError(`SUBACK with ${p.reasonCodes.length} reason codes for ${expected} subscriptions [MQTT-3.8.4-6] (3.1.1: [MQTT-3.8.4-5])`);
+      return;
+    }
+    const event: SubscribedEvent = { type: "subscribed", packetId: p.packetId, reasonCodes: p.reasonCodes };
+    if (p.properties !== undefined) event.properties = p.properties;
+    this.emit(event);
+  }
+
+  private onUnsuback(p: UnsubackPacket): void {
+    const expected = this.pending.take(p.packetId, RequestKind.Unsubscribe);
+    if (expected < 0) {
+      this.protocolError(`UNSUBACK for packet id ${p.packetId}, which has no pending UNSUBSCRIBE (MQTT 5.0 §3.11.2)`);
+      return;
+    }
+    if (this.v5 && p.reasonCodes.length !== expected) {
+      this.protocolError(`UNSUBACK with ${p.reasonCodes.length} reason codes for ${expected} topic filters [MQTT-3.11.3-1]`);
+      return;
+    }
+    const event: UnsubscribedEvent = { type: "unsubscribed", packetId: p.packetId, reasonCodes: p.reasonCodes };
+    if (p.properties !== undefined) event.properties = p.properties;
+    this.emit(event);
+  }
+
+  private onPingresp(): void {
+    // An unsolicited PINGRESP is harmless; it only clears a pending ping.
+    this.timers[T_PING] = Infinity;
+    this.refreshKeepalive();
+  }
+
+  private onDisconnect(p: DisconnectPacket): void {
+    if (!this.v5) {
+      this.protocolError("a server never sends DISCONNECT in MQTT 3.1.1 (§3.14)");
+      return;
+    }
+    this.emit({ type: "disconnect", packet: p });
+    this.resetConnection();
+    if (p.reasonCode >= 0x80) {
+      const reason = p.properties?.reasonString;
+      this.st = SessionState.Closed;
+      this.emit({
+        type: "closed",
+        error: new MqttError(p.reasonCode, `the server disconnected${reason !== undefined ? ": " + reason : ""}`, "remote", p.reasonCode),
+      });
+    } else {
+      this.st = SessionState.Disconnected;
+      this.emit({ type: "closed" });
+    }
+  }
+
+  private onAuth(p: AuthPacket): void {
+    if (!this.v5) {
+      this.protocolError("AUTH exists only in MQTT 5.0 (§3.15)");
+      return;
+    }
+    if (this.opts.authenticationMethod === undefined) {
+      this.protocolError("AUTH from the server, but CONNECT carried no Authentication Method (MQTT 5.0 §4.12)");
+      return;
+    }
+    this.emit({ type: "auth", packet: p });
+  }
+
+  /** Moves an outbound record on for PUBACK/PUBREC/PUBCOMP; closes with a protocol error if none matches. */
+  private acknowledge(p: AckPacket, type: 4 | 5 | 7, name: string): boolean {
+    if (p.packetId === this.txRecordId) {
+      this.protocolError(`${name} for packet id ${p.packetId} before that PUBLISH was completely sent`);
+      return false;
+    }
+    if (!this.outbox.acknowledge(p.packetId, type)) {
+      this.protocolError(`${name} for packet id ${p.packetId}, which is not awaiting ${name} (MQTT 5.0 §4.3)`);
+      return false;
+    }
+    return true;
+  }
+
+  private emitPublished(p: AckPacket, qos: 1 | 2): void {
+    const event: PublishedEvent = { type: "published", packetId: p.packetId, qos, reasonCode: p.reasonCode };
+    if (p.properties !== undefined) event.properties = p.properties;
+    this.emit(event);
+  }
+
+  // --------------------------------------------------------------- outbound
+
+  /**
+   * Starts the oldest outbox record, if the window allows, and copies what
+   * fits. Returns the new position, or -1 when no record can start now.
+   */
+  private sendRecord(target: Uint8Array, pos: number, first: boolean): number {
+    const outbox = this.outbox;
+    const tx = this.tx;
+    for (;;) {
+      const slot = outbox.peek(this.now);
+      if (slot < 0) return -1;
+      const qos = outbox.qos(slot);
+      if (qos > 0 && this.inflight >= this.window) return -1; // [MQTT-4.9.0-2]
+      const packetId = outbox.packetId(slot);
+      const room = target.length - pos;
+      if (outbox.state(slot) === RecordState.ReleaseQueued) {
+        const buf = outbox.prepare(slot, this.now);
+        const start = outbox.offset(slot);
+        const end = start + outbox.length(slot);
+        if (end - start > room && !first) return -1;
+        tx.beginSegments(TxKind.Record, 6);
+        tx.addSegment(buf, start, end);
+        if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 6, packetId, reasonCode: 0 } });
+      } else {
+        const length = outbox.length(slot);
+        const worst = this.outAliases.limit > 0 ? length + ALIAS_GROWTH : length;
+        if (worst > room && !first) return -1;
+        // prepare() patches DUP and the remaining Message Expiry in place.
+        const buf = outbox.prepare(slot, this.now);
+        const start = outbox.offset(slot);
+        const refusal = outbox.version(slot) !== this.version ? ErrorCode.UnsupportedProtocolVersion : this.refusal(buf, start, length, qos);
+        if (refusal !== 0) {
+          this.dropRecord(slot, qos, packetId, refusal);
+          continue;
+        }
+        if (this.opts.packetEvents) this.tracePublish(buf.subarray(start, start + length));
+        this.segmentPublish(buf, start, start + length, qos);
+      }
+      pos = tx.copyOut(target, pos);
+      // The record's bytes may move or be reused once it changes state:
+      // keep the unsent rest in the spill buffer.
+      if (tx.active) {
+        tx.spillRest();
+        if (qos > 0) this.txRecordId = packetId;
+      }
+      outbox.markSent(slot);
+      if (qos > 0) this.inflight += 1;
+      if (!tx.active) this.packetDone();
+      return pos;
+    }
+  }
+
+  /** Why a queued PUBLISH may not go to this server under its CONNACK (0: it may). */
+  private refusal(buf: Uint8Array, start: number, length: number, qos: number): number {
+    const info = this.info;
+    if (qos > info.maximumQoS) return ErrorCode.QoSNotSupported; // [MQTT-3.2.2-11]
+    if ((buf[start] & 1) === 1 && !info.retainAvailable) return ErrorCode.RetainNotSupported; // [MQTT-3.2.2-14]
+    if (length > info.maximumPacketSize) return ErrorCode.PacketTooLarge; // [MQTT-3.2.2-15]
+    return 0;
+  }
+
+  private dropRecord(slot: number, qos: number, packetId: number, reasonCode: number): void {
+    this.refused += 1;
+    if (qos === 0) {
+      this.outbox.markSent(slot); // frees a QoS 0 record without sending it
+      return;
+    }
+    this.outbox.remove(packetId);
+    this.emit({ type: "published", packetId, qos: qos as 1 | 2, reasonCode });
+  }
+
+  /**
+   * Describes the PUBLISH in buf[start..end) as the current transmit packet,
+   * with a topic alias when the server allows them: the first use of a topic
+   * carries topic + alias, later ones an empty topic + alias (MQTT 5.0
+   * §3.3.2.3.4). The rewritten header goes into the 16-byte stage buffer;
+   * topic, properties and payload stay where they are.
+   */
+  private segmentPublish(buf: Uint8Array, start: number, end: number, qos: number): void {
+    const tx = this.tx;
+    const aliases = this.outAliases;
+    tx.beginSegments(TxKind.Record, 3);
+    if (aliases.limit === 0) {
+      tx.addSegment(buf, start, end);
+      return;
+    }
+    const h = start + 1 + vbiLength(readVbi(buf, start + 1, end));
+    const topicLength = (buf[h] << 8) | buf[h + 1];
+    const topicStart = h + 2;
+    const topicEnd = topicStart + topicLength;
+    const idEnd = topicEnd + (qos > 0 ? 2 : 0);
+    const propsLength = readVbi(buf, idEnd, end);
+    const propsStart = idEnd + vbiLength(propsLength);
+    const rest = end - propsStart; // property bytes + payload
+    const newPropsLength = propsLength + 3;
+    const base = (qos > 0 ? 2 : 0) + vbiLength(newPropsLength) + rest + 3;
+    const remainingWithTopic = 2 + topicLength + base;
+    const totalWithTopic = 1 + vbiLength(remainingWithTopic) + remainingWithTopic;
+    const topic = decodeUtf8(buf, topicStart, topicEnd);
+    if (aliases.lookup(topic) === 0 && totalWithTopic > this.info.maximumPacketSize) {
+      // Adding the alias would make the packet too large: send it unchanged.
+      tx.addSegment(buf, start, end);
+      return;
+    }
+    const alias = aliases.assign(topic);
+    const withTopic = aliases.newMapping;
+    const remaining = withTopic ? remainingWithTopic : 2 + base;
+    const stage = tx.stage;
+    stage[0] = buf[start];
+    let s = writeVbi(remaining, stage, 1);
+    if (withTopic) {
+      stage[s++] = topicLength >> 8;
+      stage[s++] = topicLength & 0xff;
+      tx.addSegment(stage, 0, s);
+      tx.addSegment(buf, topicStart, topicEnd);
+    } else {
+      stage[s++] = 0;
+      stage[s++] = 0;
+    }
+    const mark = withTopic ? s : 0;
+    if (qos > 0) {
+      stage[s++] = buf[topicEnd];
+      stage[s++] = buf[topicEnd + 1];
+    }
+    s = writeVbi(newPropsLength, stage, s);
+    stage[s++] = 0x23; // Topic Alias (MQTT 5.0 §3.3.2.3.4)
+    stage[s++] = alias >> 8;
+    stage[s++] = alias & 0xff;
+    tx.addSegment(stage, mark, s);
+    tx.addSegment(buf, propsStart, end);
+  }
+
+  /** A packet has been completely handed out. */
+  private packetDone(): void {
+    const tx = this.tx;
+    if (tx.kind === TxKind.Record) {
+      this.txRecordId = 0;
+      return;
+    }
+    if (tx.kind === TxKind.Ring && tx.type === 4) this.pendingPubacks -= 1;
+    if (tx.type === 14 && this.st === SessionState.Disconnecting) {
+      this.st = SessionState.Disconnected;
+      this.emit({ type: "closed" });
+    }
+  }
+
+  private queueAck(type: 4 | 5 | 6 | 7, packetId: number, reasonCode: number): void {
+    this.tx.appendAck((type << 4) | (type === 6 ? 2 : 0), packetId, reasonCode, this.v5 && reasonCode !== 0);
+    if (type === 4) this.pendingPubacks += 1;
+    if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type, packetId, reasonCode: this.v5 ? reasonCode : 0 } });
+  }
+
+  /** Encodes a packet into its own array and queues it (CONNECT, SUBSCRIBE, ...). */
+  private queueEncoded(packet: Packet): void {
+    this.tx.appendBig(encode(packet, this.version));
+    if (this.opts.packetEvents) this.emit({ type: "packetsend", packet });
+  }
+
+  private queueRequest(packet: SubscribePacket | UnsubscribePacket, kind: number, entries: number): number {
+    if (this.pending.count === this.pending.capacity) {
+      throw new MqttError(ErrorCode.OutboxFull, `${this.pending.capacity} SUBSCRIBE/UNSUBSCRIBE already await acknowledgement (maxPendingRequests)`);
+    }
+    packet.packetId = 1; // for the length check
+    const size = encodedLength(packet, this.version); // TypeError/RangeError on invalid fields
+    if (size > this.info.maximumPacketSize) {
+      throw new MqttError(
+        ErrorCode.PacketTooLarge,
+        `${packetName(packet.type)} of ${size} bytes exceeds the server's Maximum Packet Size ${this.info.maximumPacketSize} [MQTT-3.2.2-15]`,
+      );
+    }
+    packet.packetId = this.allocateId();
+    this.pending.add(packet.packetId, kind, entries);
+    this.queueEncoded(packet);
+    return packet.packetId;
+  }
+
+  /** A packet id not used by the outbox nor by a pending request [MQTT-2.2.1-3]. */
+  private allocateId(): number {
+    for (let n = 0; n < 65535; n++) {
+      const id = this.nextRequestId;
+      this.nextRequestId = id === 65535 ? 1 : id + 1;
+      if (!this.pending.has(id) && !this.outbox.has(id)) return id;
+    }
+    throw new MqttError(ErrorCode.OutboxFull, "no free packet identifier");
+  }
+
+  private tracePublish(bytes: Uint8Array): void {
+    if (this.txDecoder === undefined) {
+      this.txDecoder = new Decoder({ protocolVersion: this.version, maximumPacketSize: Math.max(16, this.outbox.capacity) });
+    }
+    const d = this.txDecoder;
+    d.reset();
+    d.push(bytes);
+    const packet = d.next();
+    if (packet !== undefined) this.emit({ type: "packetsend", packet });
+  }
+
+  // ------------------------------------------------------------------ state
+
+  private isOpen(): boolean {
+    return this.st === SessionState.Connecting || this.st === SessionState.Connected;
+  }
+
+  private requireConnected(what: string): void {
+    if (this.st !== SessionState.Connected) throw new MqttError(ErrorCode.NotConnected, `${what} needs a connected session (state ${this.st})`);
+  }
+
+  private protocolError(message: string): void {
+    this.fail(new MqttError(ErrorCode.ProtocolError, message, "remote"), true);
+  }
+
+  /**
+   * Ends the connection because of `error`: state Closed, "closed" event.
+   * Over MQTT 5 a DISCONNECT with the error's reason code is queued first
+   * when `tellPeer` and the code is a wire reason code [MQTT-4.13.1-1].
+   */
+  private fail(error: MqttError, tellPeer: boolean): void {
+    const open = this.isOpen();
+    this.stopTimers();
+    this.pending.clear();
+    this.tx.clearQueued();
+    this.pendingPubacks = 0;
+    if (tellPeer && open && this.v5) {
+      // A wire reason code goes as is; anything else (not a DISCONNECT code) as Protocol Error.
+      const reasonCode = isReasonCodeAllowed(14, error.code) && error.code >= 0x80 ? error.code : ErrorCode.ProtocolError;
+      this.tx.append3(DISCONNECT_BYTE, reasonCode);
+      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 14, reasonCode } });
+    }
+    this.st = SessionState.Closed;
+    this.emit({ type: "closed", error });
+  }
+
+  /** Forgets everything that belongs to one network connection. */
+  private resetConnection(): void {
+    this.stopTimers();
+    this.pending.clear();
+    this.tx.clear();
+    this.pendingPubacks = 0;
+    this.inflight = 0;
+    this.txRecordId = 0;
+  }
+
+  private stopTimers(): void {
+    this.timers.fill(Infinity);
+  }
+
+  private refreshKeepalive(): void {
+    const t = this.timers;
+    t[T_KEEPALIVE] =
+      this.st === SessionState.Connected && this.keepaliveMs > 0 && t[T_PING] === Infinity ? this.lastSent + this.keepaliveMs : Infinity;
+  }
+
+  /** How long to wait for PINGRESP: pingTimeout, never more than the keep alive. */
+  private pingWindow(): number {
+    return Math.min(this.opts.pingTimeout, this.keepaliveMs);
+  }
+
+  private emit(event: SessionEvent): void {
+    this.events.push(event);
+  }
+}
+
+const packetNames: readonly string[] = Object.freeze([
+  "reserved",
+  "CONNECT",
+  "CONNACK",
+  "PUBLISH",
+  "PUBACK",
+  "PUBREC",
+  "PUBREL",
+  "PUBCOMP",
+  "SUBSCRIBE",
+  "SUBACK",
+  "UNSUBSCRIBE",
+  "UNSUBACK",
+  "PINGREQ",
+  "PINGRESP",
+  "DISCONNECT",
+  "AUTH",
+]);
+
+function packetName(type: number): string {
+  return packetNames[type] ?? `type ${type}`;
+}
+
+const returnCodes: readonly string[] = Object.freeze([
+  "accepted",
+  "unacceptable protocol version",
+  "identifier rejected",
+  "server unavailable",
+  "bad user name or password",
+  "not authorized",
+]);
+
+/** MQTT 3.1.1 CONNACK return codes (§3.2.2.3, Table 3.1). */
+function returnCodeName(code: number): string {
+  return `${code} (${returnCodes[code] ?? "reserved"})`;
+}
