@@ -46,6 +46,7 @@ import * as esbuild from "esbuild";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const UNIT_DIR = join(ROOT, "test", "unit");
 const FUZZ_DIR = join(ROOT, "test", "fuzz");
+const INTEROP_DIR = join(ROOT, "test", "interop");
 const SHIM = join(ROOT, "test", "xs", "tape-shim.ts");
 const XS_ENTRY = join(ROOT, "test", "xs", "xsnap-entry.ts");
 const OUT = join(ROOT, ".tmp", "test", `run-${process.pid}`);
@@ -72,6 +73,12 @@ const TIERS = [
     description: "test/unit/*.test.ts except *.node.test.ts, one bundle run inside the XS engine (xsnap-worker)",
     needs: [],
     run: runXsTier,
+  },
+  {
+    name: "interop",
+    description: "test/interop/*.test.ts: real brokers (Mosquitto, aedes) on 127.0.0.1, clients on Node and inside XS",
+    needs: ["mosquitto"],
+    run: (ctx) => runNodeTier({ ...ctx, files: ctx.files ?? listFiles(INTEROP_DIR, (name) => name.endsWith(".test.ts"), ctx.match) }),
   },
   {
     name: "fuzz",
