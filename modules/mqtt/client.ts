@@ -228,8 +228,11 @@ export interface ClientOptions extends Omit<SessionOptions, "packetEvents"> {
   /** Topic filters per SUBSCRIBE when resubscribing. Default 8. */
   resubscribeBatch?: number;
   /**
-   * Bytes read from the socket per `session.receive` call (allocated once).
-   * Default 1024. Any packet size works; this only sets the chunking.
+   * Bytes read from the socket per `session.receive` call. Two buffers of
+   * this size are allocated once and used in turn, because the session's
+   * decoder keeps referring to the previous chunk (its trailing partial
+   * packet) until the next one arrives. Default 1024. Any packet size
+   * works; this only sets the chunking.
    */
   rxBufferSize?: number;
   /**
@@ -389,7 +392,9 @@ export class Client {
   private generation = 0;
   private socketReady = false;
   private writable = 0;
-  private readonly rx: Uint8Array;
+  /** Receive buffers, used in turn: the next read goes into `rxOther`, then they swap. */
+  private rxNext: Uint8Array;
+  private rxOther: Uint8Array;
   private readonly tx: Uint8Array;
   private txStart = 0;
   private txEnd = 0;
@@ -449,7 +454,8 @@ export class Client {
     this.resubscribe = options.resubscribe ?? true;
     this.resubscribeBatch = Math.floor(positive(options.resubscribeBatch, "resubscribeBatch", 8));
     this.lingerTimeout = positive(options.lingerTimeout, "lingerTimeout", 2000);
-    this.rx = new Uint8Array(Math.floor(positive(options.rxBufferSize, "rxBufferSize", 1024)));
+    this.rxNext = new Uint8Array(Math.floor(positive(options.rxBufferSize, "rxBufferSize", 1024)));
+    this.rxOther = new Uint8Array(this.rxNext.length);
     this.tx = new Uint8Array(Math.floor(positive(options.txBufferSize, "txBufferSize", 1024)));
     const packetEvents = options.onPacketSend !== undefined || options.onPacketReceive !== undefined;
     this.session = new Session({ ...options, packetEvents });
@@ -678,9 +684,12 @@ export class Client {
 
   private handleReadable(generation: number, count: number): void {
     if (generation !== this.generation) return;
-    const rx = this.rx;
     while (count > 0 && generation === this.generation) {
       const socket = this.socket!;
+      // Never overwrite the chunk the decoder may still hold a partial packet of.
+      const rx = this.rxOther;
+      this.rxOther = this.rxNext;
+      this.rxNext = rx;
       const want = count < rx.length ? count : rx.length;
       const view = want === rx.length ? rx : rx.subarray(0, want);
       let got: number | undefined;

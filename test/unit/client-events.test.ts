@@ -289,3 +289,17 @@ test("keepalive PINGREQ comes from the one timer", (t) => {
   t.ok(clock.armed <= 1, "never more than one timer armed");
   t.end();
 });
+
+test("packets split across many small socket reads arrive intact (the read buffer is not reused while the decoder holds it)", (t) => {
+  const seen: string[] = [];
+  const { net, client } = setup({ rxBufferSize: 16, onMessage: (packet) => seen.push(`${packet.topic}=${text(packet.payload)}`) });
+  client.connect();
+  const s = acceptConnect(net);
+  s.packets();
+  const long = "0123456789abcdefghijklmnopqrstuvwxyz-0123456789abcdefghijklmnopqrstuvwxyz";
+  // One delivery of three packets, read 16 bytes at a time: every packet
+  // straddles at least one read boundary.
+  s.deliver(concat(wire(publishPacket("x/1", long, 0)), wire(publishPacket("x/2", "short", 1, 9)), wire(publishPacket("x/3", long, 0))));
+  t.deepEqual(seen, [`x/1=${long}`, "x/2=short", `x/3=${long}`]);
+  t.end();
+});
