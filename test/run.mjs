@@ -81,6 +81,12 @@ const TIERS = [
     run: (ctx) => runNodeTier({ ...ctx, files: ctx.files ?? listFiles(INTEROP_DIR, (name) => name.endsWith(".test.ts"), ctx.match) }),
   },
   {
+    name: "native",
+    description: "hosts/native: C framing + lwIP transport against Debian's real lwIP and POSIX sockets (plain and ASan/UBSan), Xtensa compile check",
+    needs: ["native"],
+    run: runNativeTier,
+  },
+  {
     name: "fuzz",
     description: "test/fuzz/*.ts, each a time-bounded Node child process (FUZZ_SECONDS split across files)",
     needs: [],
@@ -128,8 +134,13 @@ async function main(argv) {
     match = argv.slice(1);
   }
   const full = argv.length === 0;
-  const needs = new Set(full ? ["mosquitto"] : tiers.flatMap((tier) => tier.needs));
+  const needs = new Set(full ? ["mosquitto", "native"] : tiers.flatMap((tier) => tier.needs));
   const mosquitto = findMosquitto();
+  if (needs.has("native") && !nativeToolsPresent()) {
+    log("ERROR: the native C tier needs Debian's lwIP and the Xtensa cross compiler. Install them with:");
+    log(`  ${INSTALL_NATIVE}`);
+    return 1;
+  }
   if (needs.has("mosquitto")) {
     if (!mosquitto) {
       log("ERROR: mosquitto is not installed (looked on PATH and at /usr/sbin/mosquitto).");
@@ -289,6 +300,36 @@ function lintTestFile(file) {
     if (hit) return `${rel(file)}:${i + 1}: tape feature not allowed here (${hit[0].trim()}); see HELPERS "Tests"`;
   }
   return null;
+}
+
+// ---------------------------------------------------------- tier: native
+
+const INSTALL_NATIVE = "sudo apt-get update && sudo apt-get install -y liblwip-dev gcc-xtensa-lx106 picolibc-xtensa-lx106-elf pkg-config";
+
+/** True when the lwIP headers and the Xtensa compiler the native tier needs are installed. */
+function nativeToolsPresent() {
+  return existsSync("/usr/include/lwip/lwip/tcp.h") && existsSync("/usr/bin/xtensa-lx106-elf-gcc") && existsSync("/usr/lib/xtensa-lx106-elf/picolibc.specs");
+}
+
+/** Runs hosts/native/run-tests.sh; its last line is "N passed, N failed". */
+async function runNativeTier(ctx) {
+  const result = { files: 1, passed: 0, failed: 0, errors: [] };
+  const run = await runChild("bash", [join(ROOT, "hosts", "native", "run-tests.sh")]);
+  const lines = run.stdout.trimEnd().split("\n");
+  for (const line of lines) if (/^\S.*: \d+ passed, \d+ failed/.test(line) || /FAIL/.test(line)) ctx.log(`  ${line}`);
+  const last = /^(\d+) passed, (\d+) failed$/.exec(lines[lines.length - 1] ?? "");
+  if (last) {
+    result.passed = Number(last[1]);
+    result.failed = Number(last[2]);
+  }
+  if (run.timedOut) result.errors.push(`timed out after ${TIMEOUT_MS / 1000} s`);
+  else if (!last) result.errors.push(`no "N passed, N failed" line (exit ${run.code ?? run.signal})`);
+  else if (run.code !== 0 && result.failed === 0) result.errors.push(`exited with ${run.code ?? run.signal} although no test failed`);
+  if (result.errors.length || result.failed) {
+    ctx.log(indent(run.stdout.trimEnd().split("\n").slice(-60).join("\n"), "       "));
+    if (run.stderr.trim()) ctx.log(indent(`stderr:\n${run.stderr.trimEnd().split("\n").slice(-40).join("\n")}`, "       "));
+  }
+  return result;
 }
 
 // ------------------------------------------------------------ tier: node
