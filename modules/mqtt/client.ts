@@ -862,6 +862,18 @@ export class Client {
         this.invoke(callback, error, result);
         break;
       }
+      case "expired": {
+        const callback = this.publishCallbacks.get(event.packetId);
+        if (callback === undefined) break;
+        this.publishCallbacks.delete(event.packetId);
+        const error = new MqttError(
+          ErrorCode.MessageExpired,
+          `message ${event.packetId} expired in the outbox before it could be sent (Message Expiry Interval, MQTT 5.0 §3.3.2.3.3)`,
+          "local",
+        );
+        this.invoke(callback, error);
+        break;
+      }
       case "subscribed":
       case "unsubscribed":
         this.handleAck(event.packetId, event.reasonCodes, event.properties);

@@ -356,6 +356,10 @@ export class Outbox {
   private readonly recExpiry: Int32Array;
   /** Expiry deadline, ms on the caller's clock. */
   private readonly recDeadline: Float64Array;
+  /** Packet ids of QoS 1/2 records discarded by expiry and not yet taken by pollExpired (FIFO ring). */
+  private readonly expiredIds: Uint16Array;
+  private expiredHead = 0;
+  private expiredCount = 0;
   /** FNV-1a of the topic's UTF-8 bytes (QoS 0 records only, for coalescing). */
   private readonly recTopicHash: Uint32Array;
   private readonly recNext: Uint16Array;
@@ -410,6 +414,7 @@ export class Outbox {
     this.recLength = new Int32Array(maxMessages);
     this.recExpiry = new Int32Array(maxMessages);
     this.recDeadline = new Float64Array(maxMessages);
+    this.expiredIds = new Uint16Array(maxMessages);
     this.recTopicHash = new Uint32Array(maxMessages);
     this.recNext = new Uint16Array(maxMessages);
     this.recPrev = new Uint16Array(maxMessages);
@@ -609,6 +614,7 @@ export class Outbox {
       }
       if (this.expiredUnsent(s, now)) {
         const n = this.recNext[s];
+        this.noteExpired(s);
         this.release(s);
         this.counters.expired++;
         s = n;
@@ -632,6 +638,7 @@ export class Outbox {
       if (st === RecordState.Queued || st === RecordState.ReleaseQueued) {
         if (!this.expiredUnsent(s, now)) return s;
         const n = this.recNext[s];
+        this.noteExpired(s);
         this.release(s);
         this.counters.expired++;
         s = n;
@@ -681,7 +688,7 @@ export class Outbox {
     const ring = this.ring;
     if (flags & F_SENT) ring[off] |= DUP_BIT; // [MQTT-3.3.1-1]
     if (flags & F_EXPIRY) {
-      let left = Math.ceil((this.recDeadline[slot] - now) / 1000);
+      let left = Math.ceil(Math.round(this.recDeadline[slot] - now) / 1000);
       if (!(left >= 1)) left = 1;
       else if (left > 0xffffffff) left = 0xffffffff;
       const at = off + this.recExpiry[slot];
@@ -817,6 +824,7 @@ export class Outbox {
     for (let s = this.oldest; s !== NONE; ) {
       const n = this.recNext[s];
       if (this.expiredUnsent(s, now)) {
+        this.noteExpired(s);
         this.release(s);
         count++;
       }
@@ -1102,8 +1110,10 @@ export class Outbox {
     for (let s = this.oldest; drops > 0 && s !== NONE; ) {
       const n = this.recNext[s];
       if (this.droppable(s, now)) {
-        if (this.expiredUnsent(s, now)) this.counters.expired++;
-        else this.counters.dropped++;
+        if (this.expiredUnsent(s, now)) {
+          this.counters.expired++;
+          this.noteExpired(s);
+        } else this.counters.dropped++;
         this.release(s);
         drops--;
       }
@@ -1159,6 +1169,31 @@ export class Outbox {
       this.head = this.recOffset[s];
     }
     this.updateBytesUsed();
+  }
+
+  /**
+   * Packet id of the next QoS 1/2 message discarded because its Message
+   * Expiry Interval ran out before it was sent, or 0 when there is none.
+   * Each id is reported once; call it after any call that takes `now`.
+   */
+  pollExpired(): number {
+    if (this.expiredCount === 0) return 0;
+    const id = this.expiredIds[this.expiredHead];
+    this.expiredHead = this.expiredHead + 1 === this.expiredIds.length ? 0 : this.expiredHead + 1;
+    this.expiredCount--;
+    return id;
+  }
+
+  private noteExpired(slot: number): void {
+    const id = this.recId[slot];
+    if (id === 0) return;
+    const size = this.expiredIds.length;
+    if (this.expiredCount === size) {
+      this.expiredHead = this.expiredHead + 1 === size ? 0 : this.expiredHead + 1;
+      this.expiredCount--;
+    }
+    this.expiredIds[(this.expiredHead + this.expiredCount) % size] = id;
+    this.expiredCount++;
   }
 
   /** Frees the record in `slot` completely. */

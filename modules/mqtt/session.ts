@@ -163,6 +163,11 @@ export interface PublishedEvent {
   reasonCode: number;
   properties?: Properties;
 }
+/** A QoS 1/2 message expired in the outbox before it was ever sent (v5 Message Expiry); it is gone. */
+export interface ExpiredEvent {
+  type: "expired";
+  packetId: number;
+}
 /** SUBACK: one reason code per subscription (granted QoS 0..2, or >= 0x80). */
 export interface SubscribedEvent {
   type: "subscribed";
@@ -210,6 +215,7 @@ export type SessionEvent =
   | ConnectedEvent
   | MessageEvent
   | PublishedEvent
+  | ExpiredEvent
   | SubscribedEvent
   | UnsubscribedEvent
   | AuthEvent
@@ -537,7 +543,9 @@ export class Session {
           );
         }
       }
-      return this.outbox.enqueue(packet, this.version, now, this.st === SessionState.Connected);
+      const id = this.outbox.enqueue(packet, this.version, now, this.st === SessionState.Connected);
+      this.drainExpired();
+      return id;
     } finally {
       packet.topic = "";
       packet.payload = this.empty;
@@ -706,6 +714,7 @@ export class Session {
       this.lastSent = this.now;
       this.refreshKeepalive();
     }
+    this.drainExpired();
     return pos - offset;
   }
 
@@ -1016,6 +1025,11 @@ export class Session {
       return false;
     }
     return true;
+  }
+
+  /** Queues an "expired" event per QoS 1/2 message the outbox discarded unsent (Message Expiry). */
+  private drainExpired(): void {
+    for (let id = this.outbox.pollExpired(); id !== 0; id = this.outbox.pollExpired()) this.emit({ type: "expired", packetId: id });
   }
 
   private emitPublished(p: AckPacket, qos: 1 | 2): void {

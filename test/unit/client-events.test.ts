@@ -303,3 +303,20 @@ test("packets split across many small socket reads arrive intact (the read buffe
   t.deepEqual(seen, [`x/1=${long}`, "x/2=short", `x/3=${long}`]);
   t.end();
 });
+
+test("a QoS 1 publish whose Message Expiry runs out while offline fails its callback with MessageExpired", (t) => {
+  const { clock, net, client } = setup({}, 5);
+  let error: MqttError | undefined;
+  let calls = 0;
+  client.publish("exp", "x", { qos: 1, properties: { messageExpiryInterval: 1 } }, (e) => {
+    calls++;
+    error = e;
+  });
+  clock.advance(1_500);
+  client.connect();
+  const s = acceptConnect(net, false, 5);
+  t.equal(calls, 1, "the callback ran once");
+  t.equal(error?.code, ErrorCode.MessageExpired);
+  t.deepEqual(types(s.packets()).filter((type) => type === 3), [], "the expired message was never sent");
+  t.end();
+});

@@ -664,3 +664,24 @@ test("v5 record with properties: bytes equal the codec's encoding with the assig
   );
   t.end();
 });
+
+test("the interval sent is not rounded up by floating-point noise in the clock [MQTT-3.3.2-6]", (t) => {
+  // 130083.64219409319 + 1000 - 130083.64219409319 is 1000.0000000000001 in
+  // binary floating point: a plain ceil() of that would send 2 s for 1 s left.
+  const now = 130083.64219409319;
+  const ob = make({ capacity: 256, maxMessages: 4 });
+  ob.enqueue(pub("exp", "v", 1, { messageExpiryInterval: 1 }), 5, now, false);
+  const slot = ob.peek(now);
+  t.equal(expiryValue(list(ob.bytes(slot, now)), 3, 1), 1, "1 s left is sent as 1");
+  t.end();
+});
+
+test("a QoS 1 message that expires unsent is reported once by pollExpired", (t) => {
+  const ob = make({ capacity: 256, maxMessages: 4 });
+  const id = ob.enqueue(pub("exp", "v", 1, { messageExpiryInterval: 2 }), 5, T0, false);
+  t.equal(ob.pollExpired(), 0, "nothing expired yet");
+  t.equal(ob.peek(T0 + 2_001), -1, "discarded at peek");
+  t.equal(ob.pollExpired(), id, "its packet id is reported");
+  t.equal(ob.pollExpired(), 0, "only once");
+  t.end();
+});
