@@ -1,0 +1,20 @@
+/**
+ * Interop, cut-after-N-bytes sweep over one whole QoS 1 exchange, on the
+ * publisher's and on the subscriber's connection, against Mosquitto (3.1.1
+ * and 5.0) and aedes (3.1.1), with the client on every host: nothing lost (duplicates allowed).
+ * See scenarios/sweep.ts.
+ */
+import { forEachHost, run } from "./support/harness";
+import { brokers } from "./support/brokers";
+import { cutSweep } from "./scenarios/sweep";
+
+const set = brokers({ mosquitto: {}, aedes: {} });
+set.register();
+forEachHost((host) => {
+  for (const side of ["publisher", "subscriber"] as const) {
+    run(host, set.all, `QoS 1, cut the ${side}'s link after every byte offset of an exchange: nothing lost (duplicates allowed)`, (t, ctx) =>
+      cutSweep(t, ctx, side, 1),
+    );
+  }
+});
+set.registerStop();
