@@ -505,7 +505,8 @@ export class Session {
    */
   publish(topic: string, payload: Uint8Array | string, options: PublishOptions, now: number): number {
     this.now = now;
-    assertTopicName(topic);
+    // A topic in the outbox's topic cache passed these checks before.
+    if (!this.outbox.isKnownTopic(topic)) assertTopicName(topic);
     const o = options ?? {};
     const qos = checkQos(o.qos, "PUBLISH");
     const retain = o.retain === true;
@@ -1138,8 +1139,12 @@ export class Session {
     const remainingWithTopic = 2 + topicLength + base;
     const totalWithTopic = 1 + vbiLength(remainingWithTopic) + remainingWithTopic;
     const topic = decodeUtf8(buf, topicStart, topicEnd);
-    if (aliases.lookup(topic) === 0 && totalWithTopic > this.info.maximumPacketSize) {
-      // Adding the alias would make the packet too large: send it unchanged.
+    const remainingAliasOnly = 2 + base;
+    const totalAliasOnly = 1 + vbiLength(remainingAliasOnly) + remainingAliasOnly;
+    if ((aliases.lookup(topic) === 0 ? totalWithTopic : totalAliasOnly) > this.info.maximumPacketSize) {
+      // The aliased form would exceed the server's Maximum Packet Size (an
+      // alias costs 3 bytes, more than a topic of 1 or 2 bytes saves): send
+      // it unchanged [MQTT-3.2.2-15].
       tx.addSegment(buf, start, end);
       return;
     }
