@@ -63,6 +63,12 @@ const TIERS = [
     run: runSelftestTier,
   },
   {
+    name: "types",
+    description: "tsc strict: tsconfig.json (Node, tests, hosts) and tsconfig.moddable.json (Moddable-facing code against @moddable/typings)",
+    needs: [],
+    run: runTypesTier,
+  },
+  {
     name: "node",
     description: "test/unit/*.test.ts (incl. *.node.test.ts), bundled with esbuild, run with tape on Node",
     needs: [],
@@ -300,6 +306,28 @@ function lintTestFile(file) {
     if (hit) return `${rel(file)}:${i + 1}: tape feature not allowed here (${hit[0].trim()}); see HELPERS "Tests"`;
   }
   return null;
+}
+
+// ----------------------------------------------------------- tier: types
+
+/** Each TypeScript project must type-check with no error; one "test" per project. */
+async function runTypesTier(ctx) {
+  const projects = ["tsconfig.json", "tsconfig.moddable.json"];
+  const result = { files: projects.length, passed: 0, failed: 0, errors: [] };
+  const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+  for (const project of projects) {
+    const run = await runChild(process.execPath, [tsc, "-p", project, "--noEmit"]);
+    const errors = run.stdout.split("\n").filter((line) => /error TS\d+/.test(line));
+    if (run.code === 0 && errors.length === 0) {
+      result.passed++;
+      ctx.log(`  ok   ${project}`);
+    } else {
+      result.failed++;
+      ctx.log(`  FAIL ${project}: ${errors.length} error(s)`);
+      ctx.log(indent((run.stdout + run.stderr).trimEnd().split("\n").slice(0, 60).join("\n"), "       "));
+    }
+  }
+  return result;
 }
 
 // ---------------------------------------------------------- tier: native

@@ -138,7 +138,7 @@ export class SimI2C {
     const model = this.open();
     let bytes: Uint8Array;
     if (buffer instanceof ArrayBuffer) bytes = new Uint8Array(buffer.slice(0));
-    else if (ArrayBuffer.isView(buffer)) bytes = new Uint8Array(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+    else if (ArrayBuffer.isView(buffer)) bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice();
     else throw new TypeError("SimI2C: write takes a byte buffer");
     this.elapse(model, HEADER_BITS);
     const ack = model.transfer("write", this.address, bytes, stop !== false);

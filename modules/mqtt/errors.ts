@@ -106,7 +106,9 @@ export class MqttError extends Error {
 
   constructor(code: number, message: string, source: ErrorSource = "local", reasonCode?: number) {
     super(`${errorName(code)}: ${message}`);
-    this.name = "MqttError";
+    // Moddable freezes Error.prototype after preload, so a plain assignment
+    // to the inherited `name` would throw there: define an own property.
+    Object.defineProperty(this, "name", { value: "MqttError", writable: true, configurable: true });
     this.code = code;
     this.source = source;
     if (reasonCode !== undefined) this.reasonCode = reasonCode;

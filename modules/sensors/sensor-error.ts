@@ -39,7 +39,8 @@ export class SensorError extends Error {
    */
   constructor(code: number, message: string, cause?: unknown) {
     super(`${names[code] ?? "Unknown"}: ${message}`);
-    this.name = "SensorError";
+    // Moddable freezes Error.prototype after preload: define an own `name`.
+    Object.defineProperty(this, "name", { value: "SensorError", writable: true, configurable: true });
     this.code = code;
     if (cause !== undefined) this.cause = cause;
   }

@@ -27,7 +27,7 @@ export const PacketType = Object.freeze({
   PINGRESP: 13,
   DISCONNECT: 14,
   AUTH: 15,
-});
+} as const);
 
 export type ProtocolVersion = 4 | 5;
 export type QoS = 0 | 1 | 2;
