@@ -300,14 +300,14 @@ test("soil node in XS over MQTT 5: the session outlives the sleep (Session Expir
   const soil = xsNode(
     new XsNode({
       kind: "soil",
-      config: { url: mosquitto!.url, id: "it-soil5", baseTopic: `${S}5`, protocolVersion: 5, sleepMs: 2500, awakeMs: 1500, fixedMoisture: 30, homeAssistant: false },
+      config: { url: mosquitto!.url, id: "it-soil5", baseTopic: `${S}5`, protocolVersion: 5, sleepMs: 6000, awakeMs: 1500, fixedMoisture: 30, homeAssistant: false },
     }),
   );
   await soil.node.start();
   const connected = (cycle: number) => soil.events.find((e) => e.type === "connected" && e.cycle === cycle) as { sessionPresent: boolean } | undefined;
   await waitUntil(() => connected(2) !== undefined, 10_000, "second wake", () => JSON.stringify(soil.events));
   t.equal(connected(1)!.sessionPresent, false, "wake 1: new session");
-  t.equal(connected(2)!.sessionPresent, true, "wake 2, 2.5 s of sleep later: the broker kept the session");
+  t.equal(connected(2)!.sessionPresent, true, "wake 2, 6 s of sleep later (longer than the 5 s the will delay alone would keep it): the broker kept the session");
   await waitUntil(() => on(seen, `${S}5/state`).length >= 2, 3000, "two readings");
   t.ok(on(seen, `${S}5/state`).every((m) => m.qos === 1), "QoS 1");
   await soil.node.stop();
