@@ -506,7 +506,20 @@ export class Client {
    */
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions, callback?: PublishCallback): number {
     this.checkOpen();
-    const packetId = this.session.publish(topic, payload, options ?? EMPTY_OPTIONS, this.clock());
+    const o = options ?? EMPTY_OPTIONS;
+    let packetId = 0;
+    let n = 0;
+    if (this.socketReady && this.socket !== undefined && (o.qos === undefined || o.qos === 0) && o.properties === undefined) {
+      // QoS 0 fast path: straight into the transmit buffer, behind what it
+      // holds, when the session has nothing waiting (see Session.publishNow).
+      if (this.txStart === this.txEnd) {
+        this.txStart = 0;
+        this.txEnd = 0;
+      }
+      n = this.session.publishNow(topic, payload as Uint8Array, o.retain === true, this.tx, this.txEnd, this.clock());
+      this.txEnd += n;
+    }
+    if (n === 0) packetId = this.session.publish(topic, payload, o, this.clock());
     if (callback !== undefined) {
       if (packetId > 0) this.publishCallbacks.set(packetId, callback);
       else if (packetId === 0) this.qos0Callbacks.push(callback);
@@ -652,6 +665,8 @@ export class Client {
 
   /** Creates the socket for a new attempt. */
   private open(now: number, isReconnect: boolean): void {
+    // A socket still lingering for the last connection's DISCONNECT goes now.
+    this.closeSocket();
     this.state = ClientState.Connecting;
     this.reconnectAt = undefined;
     this.lingerAt = undefined;
@@ -1007,13 +1022,13 @@ export class Client {
 
   /** Lifecycle after the events of one round. */
   private settle(): void {
-    const now = this.clock();
+    // The clock is read only where a time is needed: this runs on every service.
     if (this.socket !== undefined && !this.sessionLive()) {
       // The session ended: let its last bytes (a DISCONNECT) out, then close.
       if (!this.socketReady || this.txIdle) {
         this.closeSocket();
       } else if (this.lingerAt === undefined) {
-        this.lingerAt = now + this.lingerTimeout;
+        this.lingerAt = this.clock() + this.lingerTimeout;
       }
     }
     if (this.qos0Callbacks.length > 0 && this.txIdle && this.socketReady && this.session.state === SessionState.Connected) {
@@ -1026,7 +1041,7 @@ export class Client {
     if (this.session.state === SessionState.Connected && !end.disconnectSent) {
       if (!end.drain || this.drained()) {
         end.disconnectSent = true;
-        this.session.disconnect(now, end.reasonCode, end.properties);
+        this.session.disconnect(this.clock(), end.reasonCode, end.properties);
         this.again = true;
       }
     } else if (this.socket === undefined && !this.sessionLive()) {

@@ -165,7 +165,11 @@ export interface IClientOptions {
   backoffResetAfter?: number;
   /** Give `message` listeners the session's payload view instead of a copy (valid only during the listener). Default false. */
   payloadViews?: boolean;
-  /** Emit `packetsend`/`packetreceive` (allocates per packet). Default true. */
+  /**
+   * Emit `packetsend`/`packetreceive`. Default true. They cost something
+   * (allocations per packet; every PUBLISH sent is decoded again) only while
+   * a listener for one of them is attached.
+   */
   packetEvents?: boolean;
   /** Milliseconds to wait for PINGRESP. Default 10000. */
   pingTimeout?: number;
@@ -330,7 +334,11 @@ export class MqttClient extends EventEmitter {
   private readonly payloadViews: boolean;
   private readonly protocolVersion: 4 | 5;
   private readonly defaultErrorListener: (error: unknown) => void;
+  /** The `packetEvents` option: packet events may be produced at all. */
+  private packetEventsAllowed = false;
   private deferredReconnect = false;
+  /** The broker's DISCONNECT was just reported as 'disconnect': the close that follows is not an 'error' (MQTT.js). */
+  private serverDisconnect = false;
 
   /**
    * Creates the client for `host` and, unless `manualConnect`, starts
@@ -417,6 +425,7 @@ export class MqttClient extends EventEmitter {
         self.handleClientError(error);
       },
       onDisconnect(packet) {
+        self.serverDisconnect = true;
         self.emit("disconnect", self.toCompat(packet));
       },
       onEnd() {
@@ -445,8 +454,59 @@ export class MqttClient extends EventEmitter {
       };
     }
     this.client = new Client(clientOptions);
+    this.packetEventsAllowed = packetEvents;
+    this.syncPacketEvents();
     this.defaultErrorListener = noop;
     if (opts.manualConnect !== true) defer(() => this.startIfIdle());
+  }
+
+  // Listener bookkeeping: the session produces packet events (and decodes
+  // every PUBLISH it sends again for them) only while someone listens to
+  // `packetsend` or `packetreceive`. Every way to add or remove a listener
+  // goes through these (`removeListener` calls `off`, a `once` wrapper too).
+
+  override on(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.on(event, listener);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  override addListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.addListener(event, listener);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  override prependListener(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.prependListener(event, listener);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  override once(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.once(event, listener);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  override off(event: string | symbol, listener: (...args: any[]) => void): this {
+    super.off(event, listener);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  override removeAllListeners(event?: string | symbol): this {
+    super.removeAllListeners(event);
+    this.syncPacketEvents();
+    return this;
+  }
+
+  /** Turns the session's packet events on while `packetsend`/`packetreceive` have listeners (and the option allows them). */
+  private syncPacketEvents(): void {
+    const client = this.client as Client | undefined; // undefined while the constructor runs
+    if (client === undefined) return;
+    client.session.packetEvents =
+      this.packetEventsAllowed && (this.listenerCount("packetsend") > 0 || this.listenerCount("packetreceive") > 0);
   }
 
   /**
@@ -472,7 +532,12 @@ export class MqttClient extends EventEmitter {
           };
     try {
       const publishOptions: { qos: QoS; retain: boolean; properties?: Properties } = { qos: o.qos ?? 0, retain: o.retain === true };
-      if (this.protocolVersion === 5 && o.properties !== undefined) publishOptions.properties = propertiesIn(o.properties);
+      if (this.protocolVersion === 5 && o.properties !== undefined) {
+        // MQTT.js lets the caller pick a Topic Alias; here the session assigns them itself.
+        const properties = { ...propertiesIn(o.properties) };
+        delete properties.topicAlias;
+        publishOptions.properties = properties;
+      }
       this.client.publish(topic, message, publishOptions, done);
     } catch (error) {
       this.fail(error, callback);
@@ -603,7 +668,9 @@ export class MqttClient extends EventEmitter {
         const packet: CompatPacket = { cmd: "unsuback", messageId: packetId };
         if (this.protocolVersion === 5) packet.granted = reasonCodes;
         if (ackProperties !== undefined) packet.properties = this.propertiesOut(ackProperties);
-        cb(error ?? null, packet);
+        // MQTT.js reports UNSUBACK reason codes in the packet, never as an error.
+        const failedCodes = error instanceof MqttError && error.code === ErrorCode.SubscribeFailed;
+        cb(failedCodes ? null : (error ?? null), packet);
       });
     } catch (error) {
       this.fail(error, cb);
@@ -649,7 +716,12 @@ export class MqttClient extends EventEmitter {
     };
     if (opts !== undefined && typeof opts.reasonCode === "number") endOptions.reasonCode = opts.reasonCode;
     if (opts !== undefined && opts.properties !== undefined) endOptions.properties = propertiesIn(opts.properties);
-    this.client.end(endOptions, () => done());
+    this.client.end(endOptions, () => {
+      // The client calls onEnd only when something was running (then `disconnected` is already
+      // true here); MQTT.js emits 'end' on every end().
+      if (!this.disconnected) this.handleEnd();
+      done();
+    });
     return this;
   }
 
@@ -675,7 +747,9 @@ export class MqttClient extends EventEmitter {
     this.disconnected = false;
     const state = this.client.state;
     if (state === ClientState.Connected || state === ClientState.Connecting) {
-      this.client.end({ drain: false }, () => {
+      // As MQTT.js: end() waits for in-flight messages, then connects again.
+      this.client.end({ drain: true }, () => {
+        this.disconnected = false;
         this.emit("reconnect");
         this.client.connect();
       });
@@ -718,7 +792,9 @@ export class MqttClient extends EventEmitter {
   /** Order as MQTT.js: `error` (unless an orderly close), `offline` (when a reconnect is scheduled, once), `close`. */
   private handleClose(error: MqttError | undefined): void {
     this.connected = false;
-    if (error !== undefined && !isOrderlyClose(error)) this.emit("error", error);
+    const afterDisconnect = this.serverDisconnect;
+    this.serverDisconnect = false;
+    if (error !== undefined && !isOrderlyClose(error) && !afterDisconnect) this.emit("error", error);
     if (this.client.state === ClientState.Waiting && !this.reconnecting) {
       this.reconnecting = true;
       this.emit("offline");

@@ -12,11 +12,21 @@
  *   previous/next links that keep records in enqueue order);
  * - an open-addressing table from packet id to slot (linear probing, at least
  *   twice `maxMessages` entries, so lookups by id are O(1) on average);
- * - a 4-byte PUBREL scratch and one reusable packet object for encoding.
+ * - a 4-byte PUBREL scratch and one reusable packet object for encoding;
+ * - a topic cache: the UTF-8 bytes of the last 8 distinct Topic Names
+ *   enqueued (up to 64 bytes each, in one 512-byte arena; round-robin
+ *   replacement). A PUBLISH without properties whose topic is cached is
+ *   written straight into the ring (same bytes as the codec), skipping the
+ *   codec's validation and UTF-8 encoding passes, which dominate the cost of
+ *   `enqueue` on XS (the 35-byte benchmark topic: about 1,400 compute steps
+ *   of codec work per message). Entries only ever hold topics that passed
+ *   the codec's checks, so a hit also means "valid Topic Name"
+ *   (`isKnownTopic`, used by the session to skip `assertTopicName`).
  *
  * `peek`, `prepare`, `markSent`, `acknowledge`, `remove` and `requeue`
- * allocate nothing, and neither does `enqueue` apart from what the codec's
- * `encodedLength`/`encodeInto` allocate; `bytes` creates one view object.
+ * allocate nothing, and neither does `enqueue` with a cached topic; a miss
+ * allocates what the codec's `encodedLength`/`encodeInto` allocate plus one
+ * view for the new cache entry; `bytes` creates one view object.
  * README-outbox.md has the XS heap meter readings.
  *
  * Time: every `now` is milliseconds on one caller clock that never goes
@@ -104,6 +114,20 @@ const F_SENT = 0x08; // sent at least once: DUP on every later send [MQTT-3.3.1-
 const F_EXPIRY = 0x10; // has a Message Expiry deadline (v5, interval > 0)
 
 const DUP_BIT = 0x08; // in the PUBLISH fixed header's first byte
+
+/** Largest Remaining Length (MQTT 5.0 §2.1.4): 268,435,455. */
+const REMAINING_LENGTH_MAX = 268435455;
+
+/**
+ * Topic cache (see `enqueue`): entries, and UTF-8 bytes per entry. A telemetry
+ * node publishes to a handful of topics; 8 entries of up to 64 bytes hold the
+ * benchmark's 35-byte topic and typical Home Assistant discovery topics
+ * (about 50 bytes) in a 512-byte arena. Longer topics are encoded every time.
+ */
+const TOPIC_CACHE_ENTRIES = 8;
+const TOPIC_CACHE_ENTRY_BYTES = 64;
+/** Name of a free topic cache entry: no caller can pass this object as a topic. */
+const NO_TOPIC: unknown = Object.freeze({});
 
 // Snapshot layout (version 1), all integers big-endian:
 //   0  2  magic "ob" (0x6f 0x62)
@@ -378,6 +402,16 @@ export class Outbox {
   private readonly scratch: PublishPacket;
   private readonly empty: Uint8Array;
 
+  /** Topic Names enqueued recently (`NO_TOPIC` = free entry), each valid (it passed the encoder's checks). */
+  private readonly topicNames: unknown[];
+  /** Their UTF-8 bytes: views into `topicArena`, `empty` for a free entry. */
+  private readonly topicBytes: Uint8Array[];
+  private readonly topicArena: Uint8Array;
+  /** Entry of the latest hit or insertion (checked first). */
+  private topicLast = 0;
+  /** Entry the next insertion replaces (round robin). */
+  private topicVictim = 0;
+
   /**
    * Allocates the ring and the index; nothing is allocated later on the hot
    * path. Throws RangeError/TypeError on invalid options.
@@ -443,7 +477,35 @@ export class Outbox {
       packetId: undefined,
       properties: undefined,
     };
+    this.topicNames = [];
+    this.topicBytes = [];
+    for (let i = 0; i < TOPIC_CACHE_ENTRIES; i++) {
+      this.topicNames.push(NO_TOPIC);
+      this.topicBytes.push(this.empty);
+    }
+    this.topicArena = new Uint8Array(TOPIC_CACHE_ENTRIES * TOPIC_CACHE_ENTRY_BYTES);
     this.reset();
+  }
+
+  /**
+   * True when `topic` is in this outbox's topic cache: a Topic Name it
+   * encoded recently, so a valid one (non-empty, well-formed UTF-8 without
+   * U+0000, no wildcards, at most 65,535 bytes: the rules of
+   * `assertTopicName`). A false answer says nothing. Allocates nothing;
+   * a few compute steps on XS (string === compares natively).
+   */
+  isKnownTopic(topic: string): boolean {
+    return this.topicEntry(topic) >= 0;
+  }
+
+  /**
+   * The UTF-8 bytes of `topic` when it is in the topic cache (see
+   * `isKnownTopic`), else undefined. The view is owned by the outbox: valid
+   * until the next `enqueue`, read it only. Allocates nothing.
+   */
+  cachedTopicBytes(topic: string): Uint8Array | undefined {
+    const entry = this.topicEntry(topic);
+    return entry < 0 ? undefined : this.topicBytes[entry];
   }
 
   /**
@@ -521,10 +583,20 @@ export class Outbox {
         "a stored PUBLISH cannot use a Topic Alias: the mapping ends with the Network Connection (MQTT 5.0 §3.3.2.3.4)",
       );
 
+    const topic = packet.topic;
+    const payload = packet.payload;
+    // Fast path: a topic in the cache and no properties. The topic passed the
+    // encoder's checks when it entered the cache; the rest of what the
+    // encoder checks is fixed here (DUP clear, packet id assigned below) or
+    // checked above (QoS), so the record is written without the codec.
+    if (properties === undefined && payload instanceof Uint8Array) {
+      const entry = this.topicEntry(topic);
+      if (entry >= 0) return this.enqueueCached(entry, payload, qos, packet.retain, version, now, online);
+    }
     const s = this.scratch;
     try {
-      s.topic = packet.topic;
-      s.payload = packet.payload;
+      s.topic = topic;
+      s.payload = payload;
       s.qos = qos;
       s.retain = packet.retain;
       s.dup = false;
@@ -538,34 +610,20 @@ export class Outbox {
       }
       if (length > this.capacity)
         throw outboxFull(`a PUBLISH of ${length} bytes cannot fit a ring of ${this.capacity} bytes`);
-
-      let id = 0;
-      if (qos !== 0) {
-        id = this.freeId();
-        if (id === 0) throw outboxFull("no free packet identifier");
-      }
+      const id = qos === 0 ? 0 : this.takeId();
       let hash = 0;
       let victim = NONE;
       if (qos === 0 && this.coalesce) {
-        hash = topicHash(packet.topic);
-        victim = this.findQueuedTopic(hash, packet.topic);
+        hash = topicHash(topic);
+        victim = this.findQueuedTopic(hash, topic);
       }
-
       const pos = this.makeRoom(length, victim, now);
 
       s.packetId = qos === 0 ? undefined : id;
       const written = encodeInto(s, version, this.ring, pos);
       if (written !== length) throw new Error(`outbox: encoder wrote ${written} bytes, announced ${length}`);
-
-      const slot = this.freeTop;
-      this.freeTop = this.recNext[slot];
-      this.recState[slot] = RecordState.Queued;
-      this.recFlags[slot] = qos | (version === 5 ? F_V5 : 0);
-      this.recId[slot] = id;
-      this.recOffset[slot] = pos;
-      this.recLength[slot] = length;
-      this.recExpiry[slot] = -1;
-      this.recTopicHash[slot] = hash;
+      this.cacheTopic(topic, pos);
+      const slot = this.store(pos, length, qos, version, id, hash);
       const interval = properties !== undefined ? properties.messageExpiryInterval : undefined;
       if (interval !== undefined && interval > 0) {
         const at = findExpiryOffset(this.ring, pos, pos + length, qos);
@@ -575,22 +633,102 @@ export class Outbox {
           this.recFlags[slot] |= F_EXPIRY;
         }
       }
-      this.link(slot);
-      if (this.ringRecords === 0) this.head = pos;
-      this.ringRecords++;
-      this.tail = pos + length === this.capacity ? 0 : pos + length;
-      if (id !== 0) {
-        this.idInsert(slot);
-        this.nextId = id === 65535 ? 1 : id + 1;
-      }
-      this.counters.queued++;
-      this.updateBytesUsed();
       return id;
     } finally {
       s.topic = "";
       s.payload = this.empty;
       s.properties = undefined;
     }
+  }
+
+  /**
+   * `enqueue` for a topic in the cache, without properties: the same checks
+   * in the same order, and the same bytes as the codec writes (shortest
+   * form, see encoder.ts), written directly into the ring.
+   */
+  private enqueueCached(entry: number, payload: Uint8Array, qos: number, retain: unknown, version: ProtocolVersion, now: number, online: boolean): number {
+    const bytes = this.topicBytes[entry];
+    const t = bytes.length;
+    let rl = (qos === 0 ? 2 : 4) + t + (version === 5 ? 1 : 0) + payload.length;
+    if (rl > REMAINING_LENGTH_MAX) throw new RangeError(`remaining length ${rl} exceeds 268,435,455 (MQTT 5.0 §2.1.4)`);
+    const length = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
+    if (qos === 0 && !online && this.qos0Discard) {
+      this.counters.dropped++;
+      return -1;
+    }
+    if (length > this.capacity) throw outboxFull(`a PUBLISH of ${length} bytes cannot fit a ring of ${this.capacity} bytes`);
+    const id = qos === 0 ? 0 : this.takeId();
+    let hash = 0;
+    let victim = NONE;
+    if (qos === 0 && this.coalesce) {
+      hash = topicHash(this.topicNames[entry] as string);
+      victim = this.findQueuedTopic(hash, this.topicNames[entry] as string);
+    }
+    // An empty ring with a free slot (the common case: earlier messages
+    // went out and were acknowledged): `makeRoom` would answer 0.
+    const pos = this.ringRecords === 0 && victim === NONE && this.freeTop !== NONE ? 0 : this.makeRoom(length, victim, now);
+    const ring = this.ring;
+    ring[pos] = 0x30 | (qos << 1) | (retain ? 0x01 : 0);
+    let o = pos + 1;
+    while (rl > 0x7f) {
+      ring[o++] = (rl & 0x7f) | 0x80;
+      rl >>>= 7;
+    }
+    ring[o] = rl;
+    ring[o + 1] = t >> 8;
+    ring[o + 2] = t & 0xff;
+    ring.set(bytes, o + 3);
+    o += 3 + t;
+    if (qos !== 0) {
+      ring[o] = id >> 8;
+      ring[o + 1] = id & 0xff;
+      o += 2;
+    }
+    if (version === 5) ring[o++] = 0; // property length
+    ring.set(payload, o);
+    this.store(pos, length, qos, version, id, hash);
+    return id;
+  }
+
+  /** A free packet id for a QoS 1/2 record; MqttError OutboxFull when none is free. */
+  private takeId(): number {
+    const id = this.freeId();
+    if (id === 0) throw outboxFull("no free packet identifier");
+    return id;
+  }
+
+  /** Takes a slot for the record just written at ring[pos..pos+length) and links it as the newest. Returns the slot. */
+  private store(pos: number, length: number, qos: number, version: ProtocolVersion, id: number, hash: number): number {
+    const slot = this.freeTop;
+    this.freeTop = this.recNext[slot];
+    this.recState[slot] = RecordState.Queued;
+    this.recFlags[slot] = qos | (version === 5 ? F_V5 : 0);
+    this.recId[slot] = id;
+    this.recOffset[slot] = pos;
+    this.recLength[slot] = length;
+    // recExpiry is read only under F_EXPIRY, which the caller sets with it.
+    this.recTopicHash[slot] = hash;
+    // link (newest)
+    const newest = this.newest;
+    this.recNext[slot] = NONE;
+    this.recPrev[slot] = newest;
+    if (newest === NONE) this.oldest = slot;
+    else this.recNext[newest] = slot;
+    this.newest = slot;
+    if (this.cursor === NONE) this.cursor = slot;
+    if (this.ringRecords === 0) this.head = pos;
+    this.ringRecords++;
+    const tail = pos + length === this.capacity ? 0 : pos + length;
+    this.tail = tail;
+    if (id !== 0) {
+      this.idInsert(slot);
+      this.nextId = id === 65535 ? 1 : id + 1;
+    }
+    const counters = this.counters;
+    counters.queued++;
+    const h = this.head;
+    counters.bytesUsed = tail > h ? tail - h : this.capacity - h + tail;
+    return slot;
   }
 
   /**
@@ -698,6 +836,27 @@ export class Outbox {
       ring[at + 3] = left & 0xff;
     }
     return ring;
+  }
+
+  /**
+   * `prepare` plus what a sender needs to know of the record, in one call
+   * (one slot check; for the session's transmit path). Fills `info`:
+   * [0] start of the wire bytes in the returned store (`offset`), [1] their
+   * length (`length`), [2] QoS (`qos`), [3] packet id (`packetId`), [4]
+   * `RecordState` (`state`), [5] protocol version (`version`). `info` needs
+   * at least 6 elements. Same lifetime as `prepare`; allocates nothing.
+   */
+  prepareRecord(slot: number, now: number, info: Int32Array): Uint8Array {
+    const buf = this.prepare(slot, now);
+    const off = this.recOffset[slot];
+    const flags = this.recFlags[slot];
+    info[0] = off < 0 ? 0 : off;
+    info[1] = off < 0 ? 4 : this.recLength[slot];
+    info[2] = flags & F_QOS;
+    info[3] = this.recId[slot];
+    info[4] = this.recState[slot];
+    info[5] = flags & F_V5 ? 5 : 4;
+    return buf;
   }
 
   /** Start of the record's wire bytes in the store `prepare` returns (0 for a PUBREL). */
@@ -1071,6 +1230,7 @@ export class Outbox {
    */
   private makeRoom(length: number, victim: number, now: number): number {
     let pos = this.fit(length, this.head, this.ringRecords === 0);
+    if (pos >= 0 && victim === NONE && this.freeTop !== NONE) return pos; // nothing to drop
     let slotOk = this.freeTop !== NONE || victim !== NONE;
     if (pos >= 0 && slotOk) return this.commitDrops(0, victim, now, length);
     // Dropping a record moves the head only while every older record with
@@ -1122,6 +1282,41 @@ export class Outbox {
     const pos = this.fit(length, this.head, this.ringRecords === 0);
     if (pos < 0 || this.freeTop === NONE) throw new Error("outbox: room computed but not found (bug)");
     return pos;
+  }
+
+  /** Entry of `topic` in the topic cache, or -1. Allocates nothing. */
+  private topicEntry(topic: unknown): number {
+    const names = this.topicNames;
+    const last = this.topicLast;
+    if (names[last] === topic) return last;
+    for (let i = 0; i < TOPIC_CACHE_ENTRIES; i++) {
+      if (names[i] === topic) {
+        this.topicLast = i;
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Puts `topic` into the topic cache, its bytes copied from the PUBLISH the
+   * codec just wrote at ring[pos..] (so only topics that passed the codec's
+   * checks enter). Topics longer than an entry, or empty, are not cached.
+   * Allocates one view (a miss; hits allocate nothing).
+   */
+  private cacheTopic(topic: string, pos: number): void {
+    const ring = this.ring;
+    const at = topicFieldAt(ring, pos);
+    const t = (ring[at] << 8) | ring[at + 1];
+    if (t === 0 || t > TOPIC_CACHE_ENTRY_BYTES || this.topicEntry(topic) >= 0) return;
+    const i = this.topicVictim;
+    this.topicVictim = i + 1 === TOPIC_CACHE_ENTRIES ? 0 : i + 1;
+    const start = i * TOPIC_CACHE_ENTRY_BYTES;
+    const arena = this.topicArena;
+    for (let k = 0; k < t; k++) arena[start + k] = ring[at + 2 + k];
+    this.topicNames[i] = topic;
+    this.topicBytes[i] = arena.subarray(start, start + t);
+    this.topicLast = i;
   }
 
   private findQueuedTopic(hash: number, topic: string): number {
@@ -1199,10 +1394,22 @@ export class Outbox {
   /** Frees the record in `slot` completely. */
   private release(slot: number): void {
     const st = this.recState[slot];
-    if (st === RecordState.Queued || st === RecordState.ReleaseQueued) this.counters.queued--;
-    else this.counters.inflight--;
-    if (this.recId[slot] !== 0) this.idDelete(this.recId[slot]);
-    this.dropBytes(slot);
+    const counters = this.counters;
+    if (st === RecordState.Queued || st === RecordState.ReleaseQueued) counters.queued--;
+    else counters.inflight--;
+    const id = this.recId[slot];
+    if (id !== 0) this.idDelete(id);
+    if (this.ringRecords === 1 && this.recOffset[slot] >= 0) {
+      // The last record with bytes (the common case of a record sent at
+      // once): `dropBytes` reduced to what it does then.
+      this.recOffset[slot] = -1;
+      this.ringRecords = 0;
+      this.head = 0;
+      this.tail = 0;
+      counters.bytesUsed = 0;
+    } else {
+      this.dropBytes(slot);
+    }
     const p = this.recPrev[slot];
     const n = this.recNext[slot];
     if (p === NONE) this.oldest = n;

@@ -121,6 +121,8 @@ export interface ResolvedOptions {
   sessionExpiryInterval: number;
   /** Authentication Method sent in CONNECT, if any (enables AUTH from the server). */
   authenticationMethod: string | undefined;
+  /** False when CONNECT sent Request Problem Information 0 (MQTT 5.0 §3.1.2.11.7). */
+  problemInformation: boolean;
 }
 
 /** Largest packet MQTT can express: 268,435,455 remaining + 5 header bytes. */
@@ -241,6 +243,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     txRingSize: integer(options.txRingSize, "txRingSize", 16, 1 << 20, 128),
     sessionExpiryInterval,
     authenticationMethod,
+    problemInformation: connectProperties?.requestProblemInformation !== 0,
   };
 }
 

@@ -41,7 +41,7 @@ const SEGMENTS = 4;
  * for the whole `set`. 64 keeps control packets, rewritten headers and
  * small sensor messages allocation-free.
  */
-const COPY_LOOP_MAX = 64;
+export const COPY_LOOP_MAX = 64;
 
 /** Kind of the packet being copied out. */
 export const TxKind = Object.freeze({ None: 0, Ring: 1, Big: 2, Record: 3 });

@@ -86,7 +86,7 @@ import { Outbox, RecordState } from "./outbox";
 import { MAX_PACKET_SIZE, resolveOptions, toBytes } from "./session-options";
 import type { ResolvedOptions, SessionOptions, WillOptions } from "./session-options";
 import { HeldIds, PendingRequests, RequestKind } from "./session-tables";
-import { TxKind, TxQueue } from "./session-tx";
+import { COPY_LOOP_MAX, TxKind, TxQueue } from "./session-tx";
 import { assertTopicFilter, assertTopicName, InboundTopicAliases, OutboundTopicAliases, SHARED_SUBSCRIPTION_PREFIX } from "./topic";
 
 export type { SessionOptions, WillOptions };
@@ -301,8 +301,19 @@ export class Session {
   /** Reused by publish(): the outbox copies the message, so no packet object per call. */
   private readonly scratch: PublishPacket;
   private readonly empty = new Uint8Array(0);
+  /** `outbox.counters.expired` when expired ids were last taken (see drainExpired). */
+  private expiredSeen = -1;
+  /** Filled by `outbox.prepareRecord` on the transmit path (see there). */
+  private readonly recordInfo = new Int32Array(6);
   /** Only with packetEvents: decodes outbox records for packetsend events. */
   private txDecoder: Decoder | undefined;
+  /**
+   * Queue "packetsend"/"packetreceive" events. Starts as
+   * `options.packetEvents`; may be changed at any time and applies to
+   * packets queued or received from then on. Off, they cost nothing (on,
+   * every PUBLISH sent from the outbox is decoded again for its event).
+   */
+  packetEvents: boolean;
 
   /**
    * @param options see `SessionOptions`; every field has a default.
@@ -314,6 +325,7 @@ export class Session {
   constructor(options: SessionOptions = {}) {
     const opts = resolveOptions(options);
     this.opts = opts;
+    this.packetEvents = opts.packetEvents;
     this.version = opts.protocolVersion;
     this.v5 = opts.protocolVersion === 5;
     const given = options.outbox;
@@ -439,7 +451,7 @@ export class Session {
         return;
       }
       if (packet === undefined) return;
-      if (this.opts.packetEvents) this.emit({ type: "packetreceive", packet });
+      if (this.packetEvents) this.emit({ type: "packetreceive", packet });
       this.handle(packet);
     }
   }
@@ -466,7 +478,7 @@ export class Session {
     }
     if (now >= t[T_KEEPALIVE]) {
       this.tx.append2(PINGREQ_BYTE, 0);
-      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 12 } });
+      if (this.packetEvents) this.emit({ type: "packetsend", packet: { type: 12 } });
       t[T_KEEPALIVE] = Infinity;
       t[T_PING] = now + this.pingWindow();
     }
@@ -552,6 +564,55 @@ export class Session {
       packet.payload = this.empty;
       packet.properties = undefined;
     }
+  }
+
+  /**
+   * The transmit fast path of a QoS 0 message, for a driver that owns the
+   * transmit buffer (the Client): when the message could go out at once,
+   * writes its PUBLISH at target[offset..] and returns its length; otherwise
+   * writes nothing and returns 0, and the caller uses `publish` (which
+   * queues it, or throws for invalid arguments).
+   *
+   * "At once" means: Connected, nothing waiting ahead of it (no control
+   * packet, no packet partly handed out, no outbox record waiting), no topic
+   * aliases in use, no packet events, `topic` in the outbox's topic cache
+   * (so it is a valid Topic Name), retain allowed by the server, and the
+   * packet fits `target`, the server's Maximum Packet Size and the outbox.
+   * The bytes are what `publish` then `pollTransmit` would hand out (no
+   * properties), with the same effect on the keep alive timer: the caller
+   * must write them after anything it already holds, before calling
+   * `pollTransmit` again.
+   * @param now ms.
+   */
+  publishNow(topic: string, payload: Uint8Array, retain: boolean, target: Uint8Array, offset: number, now: number): number {
+    if (this.st !== SessionState.Connected || this.packetEvents || this.outAliases.limit !== 0) return 0;
+    const tx = this.tx;
+    const outbox = this.outbox;
+    if (tx.active || tx.size > 0 || outbox.counters.queued !== 0) return 0;
+    if (!(payload instanceof Uint8Array) || (retain && !this.info.retainAvailable)) return 0;
+    const bytes = outbox.cachedTopicBytes(topic);
+    if (bytes === undefined) return 0;
+    const t = bytes.length;
+    let rl = 2 + t + (this.v5 ? 1 : 0) + payload.length;
+    const total = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
+    if (total > target.length - offset || total > this.info.maximumPacketSize || total > outbox.capacity) return 0;
+    target[offset] = retain ? 0x31 : 0x30;
+    let o = offset + 1;
+    while (rl > 0x7f) {
+      target[o++] = (rl & 0x7f) | 0x80;
+      rl >>>= 7;
+    }
+    target[o] = rl;
+    target[o + 1] = t >> 8;
+    target[o + 2] = t & 0xff;
+    target.set(bytes, o + 3);
+    o += 3 + t;
+    if (this.v5) target[o++] = 0; // property length
+    target.set(payload, o);
+    this.now = now;
+    this.lastSent = now;
+    this.refreshKeepalive();
+    return total;
   }
 
   /**
@@ -643,16 +704,20 @@ export class Session {
     }
     // Encode first: invalid properties throw before anything changes.
     const packet: DisconnectPacket = { type: 14, reasonCode: this.v5 ? reasonCode : 0 };
+    if (this.v5 && properties !== undefined) {
+      encodedLength({ ...packet, properties }, this.version); // TypeError/RangeError on invalid properties
+      properties = this.fitProperties(packet, properties);
+    }
     const encoded = this.v5 && properties !== undefined ? encode({ ...packet, properties }, this.version) : undefined;
     this.stopTimers();
     this.pending.clear();
     if (encoded !== undefined) {
       this.tx.appendBig(encoded);
-      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { ...packet, properties } });
+      if (this.packetEvents) this.emit({ type: "packetsend", packet: { ...packet, properties } });
     } else {
       if (packet.reasonCode === 0) this.tx.append2(DISCONNECT_BYTE, 0);
       else this.tx.append3(DISCONNECT_BYTE, reasonCode);
-      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet });
+      if (this.packetEvents) this.emit({ type: "packetsend", packet });
     }
     this.st = SessionState.Disconnecting;
   }
@@ -674,7 +739,34 @@ export class Session {
     }
     const method = properties?.authenticationMethod ?? this.opts.authenticationMethod;
     if (method === undefined) throw new TypeError("AUTH needs an Authentication Method [MQTT-3.15.2-1]");
-    this.queueEncoded({ type: 15, reasonCode, properties: { ...properties, authenticationMethod: method } });
+    const packet: AuthPacket = { type: 15, reasonCode };
+    packet.properties = this.fitProperties(packet, { ...properties, authenticationMethod: method });
+    const size = encodedLength(packet, this.version);
+    if (size > this.info.maximumPacketSize) {
+      throw new MqttError(ErrorCode.PacketTooLarge, `AUTH of ${size} bytes exceeds the server's Maximum Packet Size ${this.info.maximumPacketSize} [MQTT-3.2.2-15]`);
+    }
+    this.queueEncoded(packet);
+  }
+
+  /**
+   * The properties of a DISCONNECT/AUTH without Reason String, then without
+   * User Properties, as far as needed to stay within the server's Maximum
+   * Packet Size [MQTT-3.14.2-3] [MQTT-3.14.2-4] [MQTT-3.15.2-2] [MQTT-3.15.2-3].
+   * Returns undefined when nothing is left.
+   */
+  private fitProperties(packet: DisconnectPacket | AuthPacket, properties: Properties): Properties | undefined {
+    const max = this.info.maximumPacketSize;
+    let fitted: Properties = properties;
+    if (encodedLength({ ...packet, properties: fitted }, this.version) > max && fitted.reasonString !== undefined) {
+      fitted = { ...fitted };
+      delete fitted.reasonString;
+    }
+    if (encodedLength({ ...packet, properties: fitted }, this.version) > max && fitted.userProperties !== undefined) {
+      fitted = { ...fitted };
+      delete fitted.userProperties;
+    }
+    for (const key of Object.keys(fitted)) if ((fitted as Record<string, unknown>)[key] !== undefined) return fitted;
+    return undefined;
   }
 
   /**
@@ -697,9 +789,11 @@ export class Session {
     let pos = offset;
     while (pos < end) {
       if (!tx.active) {
-        if (tx.hasQueued()) {
+        if (tx.size > 0) {
+          // a queued control packet (tx.hasQueued(), written out: the hot path)
           tx.startQueued();
-        } else if (this.st === SessionState.Connected) {
+        } else if (this.st === SessionState.Connected && this.outbox.counters.queued > 0) {
+          // counters.queued is 0 exactly when no record waits (peek() would find none).
           const next = this.sendRecord(target, pos, pos === offset);
           if (next < 0) break;
           pos = next;
@@ -715,7 +809,7 @@ export class Session {
       this.lastSent = this.now;
       this.refreshKeepalive();
     }
-    this.drainExpired();
+    if (this.outbox.counters.expired !== this.expiredSeen) this.drainExpired();
     return pos - offset;
   }
 
@@ -786,6 +880,14 @@ export class Session {
   // ---------------------------------------------------------------- inbound
 
   private handle(packet: Packet): void {
+    if (this.opts.problemInformation === false && packet.type !== 2 && packet.type !== 3 && packet.type !== 14) {
+      const props = (packet as { properties?: Properties }).properties;
+      if (props !== undefined && (props.reasonString !== undefined || props.userProperties !== undefined)) {
+        return this.protocolError(
+          `${packetName(packet.type)} with a Reason String or User Property after Request Problem Information 0 (MQTT 5.0 §3.1.2.11.7) [MQTT-3.1.2-29]`,
+        );
+      }
+    }
     if (this.st === SessionState.Connecting) {
       switch (packet.type) {
         case 2:
@@ -865,7 +967,23 @@ export class Session {
     // The server kept no session: inbound QoS 2 state belongs to a session
     // that is gone [MQTT-3.2.2-5]. Outbound records are kept and sent again
     // on the new session (see README: a QoS 2 message may then arrive twice).
-    if (!p.sessionPresent) this.held.clear();
+    if (!p.sessionPresent) {
+      this.held.clear();
+      // A QoS 2 message past PUBREC has no bytes left to send again, and the
+      // new session cannot complete its PUBREL: a PUBCOMP for it would be a
+      // false success (Mosquitto delivers on PUBREL). Report it instead.
+      const outbox = this.outbox;
+      for (let s = outbox.first(); s >= 0; ) {
+        const next = outbox.next(s);
+        const st = outbox.state(s);
+        if (st === RecordState.Released || st === RecordState.ReleaseQueued) {
+          const packetId = outbox.packetId(s);
+          outbox.remove(packetId);
+          this.emit({ type: "published", packetId, qos: 2, reasonCode: ErrorCode.PacketIdentifierNotFound });
+        }
+        s = next;
+      }
+    }
     this.outAliases.reset(info.topicAliasMaximum);
     this.outbox.requeue(); // [MQTT-4.4.0-1]
     this.inflight = 0;
@@ -1030,6 +1148,11 @@ export class Session {
 
   /** Queues an "expired" event per QoS 1/2 message the outbox discarded unsent (Message Expiry). */
   private drainExpired(): void {
+    // The outbox counts every expiry it notes for pollExpired, so an
+    // unchanged counter means there is nothing to take (the cheap common case).
+    const expired = this.outbox.counters.expired;
+    if (expired === this.expiredSeen) return;
+    this.expiredSeen = expired;
     for (let id = this.outbox.pollExpired(); id !== 0; id = this.outbox.pollExpired()) this.emit({ type: "expired", packetId: id });
   }
 
@@ -1048,34 +1171,49 @@ export class Session {
   private sendRecord(target: Uint8Array, pos: number, first: boolean): number {
     const outbox = this.outbox;
     const tx = this.tx;
+    const info = this.recordInfo;
     for (;;) {
       const slot = outbox.peek(this.now);
       if (slot < 0) return -1;
-      const qos = outbox.qos(slot);
-      if (qos > 0 && this.inflight >= this.window) return -1; // [MQTT-4.9.0-2]
-      const packetId = outbox.packetId(slot);
+      // prepare() patches DUP and the remaining Message Expiry in place;
+      // doing that for a record that then waits is harmless (it is patched
+      // again when it goes).
+      const buf = outbox.prepareRecord(slot, this.now, info);
+      const start = info[0];
+      const length = info[1];
+      const qos = info[2];
+      const releasing = info[4] === RecordState.ReleaseQueued;
+      // The window limits PUBLISH packets only: a PUBREL (resent after a
+      // reconnect) sends no new PUBLISH and is never held back [MQTT-3.3.4-8].
+      if (qos > 0 && !releasing && this.inflight >= this.window) return -1; // [MQTT-4.9.0-2]
+      const packetId = info[3];
       const room = target.length - pos;
-      if (outbox.state(slot) === RecordState.ReleaseQueued) {
-        const buf = outbox.prepare(slot, this.now);
-        const start = outbox.offset(slot);
-        const end = start + outbox.length(slot);
-        if (end - start > room && !first) return -1;
+      if (releasing) {
+        if (length > room && !first) return -1;
         tx.beginSegments(TxKind.Record, 6);
-        tx.addSegment(buf, start, end);
-        if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 6, packetId, reasonCode: 0 } });
+        tx.addSegment(buf, start, start + length);
+        if (this.packetEvents) this.emit({ type: "packetsend", packet: { type: 6, packetId, reasonCode: 0 } });
       } else {
-        const length = outbox.length(slot);
         const worst = this.outAliases.limit > 0 ? length + ALIAS_GROWTH : length;
         if (worst > room && !first) return -1;
-        // prepare() patches DUP and the remaining Message Expiry in place.
-        const buf = outbox.prepare(slot, this.now);
-        const start = outbox.offset(slot);
-        const refusal = outbox.version(slot) !== this.version ? ErrorCode.UnsupportedProtocolVersion : this.refusal(buf, start, length, qos);
+        const refusal = info[5] !== this.version ? ErrorCode.UnsupportedProtocolVersion : this.refusal(buf, start, length, qos);
         if (refusal !== 0) {
           this.dropRecord(slot, qos, packetId, refusal);
           continue;
         }
-        if (this.opts.packetEvents) this.tracePublish(buf.subarray(start, start + length));
+        if (this.packetEvents) this.tracePublish(buf.subarray(start, start + length));
+        if (length <= room && this.outAliases.limit === 0) {
+          // The common case: the whole record fits and goes unchanged, so it
+          // is copied straight out, without transmit segments.
+          if (length <= COPY_LOOP_MAX) {
+            for (let k = 0; k < length; k++) target[pos + k] = buf[start + k];
+          } else {
+            target.set(buf.subarray(start, start + length), pos);
+          }
+          outbox.markSent(slot);
+          if (qos > 0) this.inflight += 1;
+          return pos + length;
+        }
         this.segmentPublish(buf, start, start + length, qos);
       }
       pos = tx.copyOut(target, pos);
@@ -1193,13 +1331,13 @@ export class Session {
   private queueAck(type: 4 | 5 | 6 | 7, packetId: number, reasonCode: number): void {
     this.tx.appendAck((type << 4) | (type === 6 ? 2 : 0), packetId, reasonCode, this.v5 && reasonCode !== 0);
     if (type === 4) this.pendingPubacks += 1;
-    if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type, packetId, reasonCode: this.v5 ? reasonCode : 0 } });
+    if (this.packetEvents) this.emit({ type: "packetsend", packet: { type, packetId, reasonCode: this.v5 ? reasonCode : 0 } });
   }
 
   /** Encodes a packet into its own array and queues it (CONNECT, SUBSCRIBE, ...). */
   private queueEncoded(packet: Packet): void {
     this.tx.appendBig(encode(packet, this.version));
-    if (this.opts.packetEvents) this.emit({ type: "packetsend", packet });
+    if (this.packetEvents) this.emit({ type: "packetsend", packet });
   }
 
   private queueRequest(packet: SubscribePacket | UnsubscribePacket, kind: number, entries: number): number {
@@ -1270,7 +1408,7 @@ export class Session {
       // A wire reason code goes as is; anything else (not a DISCONNECT code) as Protocol Error.
       const reasonCode = isReasonCodeAllowed(14, error.code) && error.code >= 0x80 ? error.code : ErrorCode.ProtocolError;
       this.tx.append3(DISCONNECT_BYTE, reasonCode);
-      if (this.opts.packetEvents) this.emit({ type: "packetsend", packet: { type: 14, reasonCode } });
+      if (this.packetEvents) this.emit({ type: "packetsend", packet: { type: 14, reasonCode } });
     }
     this.st = SessionState.Closed;
     this.emit({ type: "closed", error });

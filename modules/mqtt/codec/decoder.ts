@@ -417,6 +417,15 @@ export class Decoder {
       case 6: // PUBREL
       case 7: {
         // PUBCOMP
+        if (end - bodyStart === 2) {
+          // Packet id only (every 3.1.1 ack, and a v5 Success without
+          // properties): the general path below, written out.
+          const id = (buffer[bodyStart] << 8) | buffer[bodyStart + 1];
+          if (id === 0) throw protocolError(`${PACKET_NAMES[type]} with packet identifier 0 [MQTT-2.3.1-1]`);
+          this.p = end;
+          const short: AckPacket = { type: type as AckPacket["type"], packetId: id, reasonCode: 0 };
+          return short;
+        }
         const packetId = this.packetId(PACKET_NAMES[type]);
         let reasonCode = 0;
         let properties: Properties | undefined;

@@ -119,6 +119,9 @@ export async function wrongPassword(t: Test, ctx: ScenarioContext): Promise<void
     t.ok(errors.length >= attempts, `each refusal reported (${errors.length} errors)`);
     t.notOk(client.connected, "never connected");
 
+    // The first client's last connection attempt may still be on its way to
+    // the proxy when end(true) returns: let it land before counting.
+    await delay(400);
     const before = proxy.accepted;
     const once = ctx.host.connect(proxy.url, {
       protocolVersion: ctx.broker.version,

@@ -185,7 +185,14 @@ export async function cutSweep(t: Test, ctx: ScenarioContext, side: SweepSide, q
       reconnects - reconnectsBefore >= length + resets - resetsBefore,
       `the ${side} reconnected on its own after each cut${needsFresh ? " and each reset" : ""} (${reconnects - reconnectsBefore} connects)`,
     );
-    t.deepEqual(errors, [], "every publish completed without error");
+    // A QoS 2 message whose PUBREC arrived before the cut, on a reconnect
+    // where the broker reports no session, completes with 0x92: the client
+    // cannot know whether that broker delivered it (Mosquitto delivers on
+    // PUBREL, aedes on PUBLISH), so it says so instead of claiming success.
+    // Delivery itself is still checked below (no loss, no duplicate).
+    const uncertain = errors.filter((e) => qos === 2 && (e.reasonCode === 0x92 || e.code === 0x92));
+    if (uncertain.length) t.comment(`QoS 2: ${uncertain.length} publish(es) completed with 0x92 after the broker reported no session`);
+    t.deepEqual(errors.filter((e) => !uncertain.includes(e)), [], "every publish completed without error (0x92 after a lost broker session aside)");
     const counts = countBy(received);
     const lost: number[] = [];
     const duplicated: number[] = [];
