@@ -18,8 +18,12 @@
  * message.
  */
 
-export const ErrorCode = Object.freeze({
-  // MQTT 5.0 reason codes used as error codes (MQTT 5.0 §2.4, Table 2-6)
+/**
+ * The MQTT 5.0 reason codes that report an error (0x80 and up, MQTT 5.0
+ * §2.4, Table 2-6). Written once here; the codec's `ReasonCode` table and
+ * `ErrorCode` below both include it.
+ */
+export const ErrorReasonCode = Object.freeze({
   UnspecifiedError: 0x80,
   MalformedPacket: 0x81,
   ProtocolError: 0x82,
@@ -55,6 +59,11 @@ export const ErrorCode = Object.freeze({
   MaximumConnectTime: 0xa0,
   SubscriptionIdentifiersNotSupported: 0xa1,
   WildcardSubscriptionsNotSupported: 0xa2,
+} as const);
+
+export const ErrorCode = Object.freeze({
+  // MQTT 5.0 reason codes used as error codes, so a decoding error can be sent as-is in a v5 DISCONNECT
+  ...ErrorReasonCode,
 
   // Local codes (never on the wire)
   /** The outbox has no room for this QoS 1/2 message, or no free packet id. */
@@ -79,7 +88,7 @@ export const ErrorCode = Object.freeze({
   TlsError: 0x109,
   /** A SUBSCRIBE/UNSUBSCRIBE got a failure reason code for one or more entries. */
   SubscribeFailed: 0x10a,
-});
+} as const);
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 export type ErrorSource = "local" | "remote" | "transport";

@@ -4,6 +4,7 @@
  *
  * Frozen tables only: safe to preload (they stay in flash).
  */
+import { ErrorReasonCode } from "../errors";
 import { PacketType } from "./packets";
 
 /**
@@ -21,42 +22,9 @@ export const ReasonCode = Object.freeze({
   NoSubscriptionExisted: 0x11,
   ContinueAuthentication: 0x18,
   ReAuthenticate: 0x19,
-  UnspecifiedError: 0x80,
-  MalformedPacket: 0x81,
-  ProtocolError: 0x82,
-  ImplementationSpecificError: 0x83,
-  UnsupportedProtocolVersion: 0x84,
-  ClientIdentifierNotValid: 0x85,
-  BadUserNameOrPassword: 0x86,
-  NotAuthorized: 0x87,
-  ServerUnavailable: 0x88,
-  ServerBusy: 0x89,
-  Banned: 0x8a,
-  ServerShuttingDown: 0x8b,
-  BadAuthenticationMethod: 0x8c,
-  KeepAliveTimeout: 0x8d,
-  SessionTakenOver: 0x8e,
-  TopicFilterInvalid: 0x8f,
-  TopicNameInvalid: 0x90,
-  PacketIdentifierInUse: 0x91,
-  PacketIdentifierNotFound: 0x92,
-  ReceiveMaximumExceeded: 0x93,
-  TopicAliasInvalid: 0x94,
-  PacketTooLarge: 0x95,
-  MessageRateTooHigh: 0x96,
-  QuotaExceeded: 0x97,
-  AdministrativeAction: 0x98,
-  PayloadFormatInvalid: 0x99,
-  RetainNotSupported: 0x9a,
-  QoSNotSupported: 0x9b,
-  UseAnotherServer: 0x9c,
-  ServerMoved: 0x9d,
-  SharedSubscriptionsNotSupported: 0x9e,
-  ConnectionRateExceeded: 0x9f,
-  MaximumConnectTime: 0xa0,
-  SubscriptionIdentifiersNotSupported: 0xa1,
-  WildcardSubscriptionsNotSupported: 0xa2,
-});
+  // 0x80 and up: the error reason codes, defined once in ../errors
+  ...ErrorReasonCode,
+} as const);
 
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). 6..255 are reserved. */
 export const ConnectReturnCode = Object.freeze({
