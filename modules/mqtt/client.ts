@@ -395,13 +395,35 @@ export class Client {
   /** Receive buffers, used in turn: the next read goes into `rxOther`, then they swap. */
   private rxNext: Uint8Array;
   private rxOther: Uint8Array;
+  /** The last view read into `rxNext` / `rxOther` (their first bytes). */
+  private rxNextView: Uint8Array;
+  private rxOtherView: Uint8Array;
   private readonly tx: Uint8Array;
+  /** A view of the first bytes of `tx`, kept for `writeHead`. */
+  private txHead: Uint8Array;
+  /**
+   * Set after the QoS 0 fast path wrote a message from tx[0..] and nothing
+   * else: while it stays set, a message with the same topic and payload
+   * length needs only its payload copied over the last one (header and
+   * topic are unchanged). Cleared by every service round (anything that
+   * may change the session or `tx`), by `outbox` access and by a socket
+   * change. `repeatSentAt` is when such a message went out, for the keep
+   * alive (handed to the session on the next service round or timer).
+   */
+  private repeatTopic: string | undefined = undefined;
+  private repeatLength = -1;
+  private repeatTotal = 0;
+  private repeatSentAt = -1;
   private txStart = 0;
   private txEnd = 0;
   /** True when everything the session had to send was written to the socket. */
   private txIdle = true;
 
   private timerId: unknown = undefined;
+  /** What `arm()` last saw: session.timerVersion, reconnectAt, lingerAt. */
+  private armedVersion = -1;
+  private armedReconnectAt: number | undefined = undefined;
+  private armedLingerAt: number | undefined = undefined;
   private timerDeadline = 0;
   private readonly onTimerBound: () => void;
   private reconnectAt: number | undefined = undefined;
@@ -456,7 +478,10 @@ export class Client {
     this.lingerTimeout = positive(options.lingerTimeout, "lingerTimeout", 2000);
     this.rxNext = new Uint8Array(Math.floor(positive(options.rxBufferSize, "rxBufferSize", 1024)));
     this.rxOther = new Uint8Array(this.rxNext.length);
+    this.rxNextView = this.rxNext;
+    this.rxOtherView = this.rxOther;
     this.tx = new Uint8Array(Math.floor(positive(options.txBufferSize, "txBufferSize", 1024)));
+    this.txHead = this.tx;
     const packetEvents = options.onPacketSend !== undefined || options.onPacketReceive !== undefined;
     this.session = new Session({ ...options, packetEvents });
     this.onTimerBound = () => this.handleTimer();
@@ -469,6 +494,7 @@ export class Client {
 
   /** The session's outbox (counters, snapshot/restore). */
   get outbox(): Outbox {
+    this.repeatTopic = undefined;
     return this.session.outbox;
   }
 
@@ -505,6 +531,31 @@ export class Client {
    * MqttError `Closed` while `end()` is in progress or after it.
    */
   publish(topic: string, payload: Uint8Array | string, options?: PublishOptions, callback?: PublishCallback): number {
+    if (
+      topic === this.repeatTopic &&
+      callback === undefined &&
+      (payload as Uint8Array).length === this.repeatLength &&
+      payload instanceof Uint8Array &&
+      (options === undefined || (options.qos === 0 && options.retain !== true && options.properties === undefined)) &&
+      this.writable >= this.repeatTotal
+    ) {
+      // The same topic and payload length as the QoS 0 message written last
+      // by the fast path, with nothing in between: its header and topic are
+      // still at the start of `tx` (see `repeatTopic`).
+      const n = this.repeatTotal;
+      this.tx.set(payload, n - payload.length);
+      this.repeatSentAt = this.clock();
+      let left: number | undefined;
+      try {
+        left = this.socket!.write(this.txHead) as number | undefined; // the view writeHead left: tx[0..n)
+      } catch (error) {
+        this.lose(error);
+        this.raise();
+        return 0;
+      }
+      this.writable = typeof left === "number" ? left : this.writable - n;
+      return 0;
+    }
     this.checkOpen();
     const o = options ?? EMPTY_OPTIONS;
     let packetId = 0;
@@ -512,11 +563,28 @@ export class Client {
     if (this.socketReady && this.socket !== undefined && (o.qos === undefined || o.qos === 0) && o.properties === undefined) {
       // QoS 0 fast path: straight into the transmit buffer, behind what it
       // holds, when the session has nothing waiting (see Session.publishNow).
-      if (this.txStart === this.txEnd) {
+      const idle = this.txStart === this.txEnd;
+      if (idle) {
         this.txStart = 0;
         this.txEnd = 0;
       }
       n = this.session.publishNow(topic, payload as Uint8Array, o.retain === true, this.tx, this.txEnd, this.clock());
+      if (n > 0 && idle && callback === undefined && !this.servicing && n <= this.writable) {
+        // Nothing else waits and the socket takes it all: write it now. A
+        // service round would find nothing to do (no event, no lifecycle
+        // change; the keep alive deadline only moved later, and the armed
+        // timer re-arms when it fires).
+        this.writeHead(n);
+        if (o.retain !== true && this.socket !== undefined) {
+          this.repeatTopic = topic;
+          this.repeatLength = (payload as Uint8Array).length;
+          this.repeatTotal = n;
+        } else {
+          this.repeatTopic = undefined; // tx[0..] holds a retained message now
+        }
+        this.raise();
+        return 0;
+      }
       this.txEnd += n;
     }
     if (n === 0) packetId = this.session.publish(topic, payload, o, this.clock());
@@ -703,10 +771,14 @@ export class Client {
       const socket = this.socket!;
       // Never overwrite the chunk the decoder may still hold a partial packet of.
       const rx = this.rxOther;
+      let view = this.rxOtherView;
       this.rxOther = this.rxNext;
+      this.rxOtherView = this.rxNextView;
       this.rxNext = rx;
       const want = count < rx.length ? count : rx.length;
-      const view = want === rx.length ? rx : rx.subarray(0, want);
+      // A view of the first `want` bytes; kept, so a run of same-sized reads allocates nothing.
+      if (view.length !== want) view = want === rx.length ? rx : rx.subarray(0, want);
+      this.rxNextView = view;
       let got: number | undefined;
       try {
         got = socket.read(view) as number | undefined;
@@ -720,7 +792,7 @@ export class Client {
       this.session.receive(got === want ? view : rx.subarray(0, got), this.clock());
       this.service();
     }
-    this.raise();
+    if (this.hasPendingThrow) this.raise();
   }
 
   private handleWritable(generation: number, count: number): void {
@@ -739,6 +811,8 @@ export class Client {
 
   private handleTimer(): void {
     this.timerId = undefined;
+    this.armedVersion = -1; // the one-shot timer is spent: arm() must look again
+    this.endRepeat();
     const now = this.clock();
     if (this.reconnectAt !== undefined && now >= this.reconnectAt) {
       this.reconnectAt = undefined;
@@ -776,6 +850,7 @@ export class Client {
     const socket = this.socket;
     if (socket === undefined) return;
     this.socket = undefined;
+    this.repeatTopic = undefined;
     this.generation += 1;
     this.socketReady = false;
     this.writable = 0;
@@ -798,6 +873,7 @@ export class Client {
       return;
     }
     this.servicing = true;
+    if (this.repeatTopic !== undefined || this.repeatSentAt >= 0) this.endRepeat();
     try {
       do {
         this.again = false;
@@ -805,7 +881,12 @@ export class Client {
         let event = this.session.pollEvent();
         while (event !== undefined) {
           this.dispatch(event);
-          this.flush();
+          // "message" and "published" only run user callbacks, and every API
+          // call from a callback asks for another round (`again`), which
+          // flushes; the other events may make the client itself call the
+          // session (resubscribe, queued requests): flush their output now.
+          const type = event.type;
+          if (type !== "message" && type !== "published") this.flush();
           event = this.session.pollEvent();
         }
         this.settle();
@@ -824,10 +905,44 @@ export class Client {
     }
   }
 
+  /**
+   * Writes tx[0..n) (all of it fits `writable`) while the transmit buffer
+   * holds nothing else. The view of the first n bytes is kept for the next
+   * write of the same length, so repeated messages allocate nothing.
+   */
+  private writeHead(n: number): void {
+    const tx = this.tx;
+    let view = this.txHead;
+    if (view.length !== n) view = this.txHead = n === tx.length ? tx : tx.subarray(0, n);
+    let left: number | undefined;
+    try {
+      left = this.socket!.write(view) as number | undefined;
+    } catch (error) {
+      this.lose(error);
+      return;
+    }
+    this.writable = typeof left === "number" ? left : this.writable - n;
+  }
+
+  /** Ends the repeat path (see `repeatTopic`) and tells the session when it last sent. */
+  private endRepeat(): void {
+    this.repeatTopic = undefined;
+    if (this.repeatSentAt >= 0) {
+      this.session.noteSent(this.repeatSentAt);
+      this.repeatSentAt = -1;
+    }
+  }
+
   /** Writes as much as the socket accepts. */
   private flush(): void {
     const socket = this.socket;
     if (socket === undefined || !this.socketReady) return;
+    if (this.txStart === this.txEnd && !this.session.hasTransmit()) {
+      this.txStart = 0;
+      this.txEnd = 0;
+      this.txIdle = true;
+      return;
+    }
     const tx = this.tx;
     for (;;) {
       if (this.txStart === this.txEnd) {
@@ -858,11 +973,11 @@ export class Client {
   private dispatch(event: SessionEvent): void {
     const options = this.options;
     switch (event.type) {
+      case "message": // the most frequent first
+        if (options.onMessage !== undefined) this.invoke(options.onMessage, event.packet);
+        break;
       case "connected":
         this.handleConnected(event.connack, event.sessionPresent);
-        break;
-      case "message":
-        if (options.onMessage !== undefined) this.invoke(options.onMessage, event.packet);
         break;
       case "published": {
         const callback = this.publishCallbacks.get(event.packetId);
@@ -1022,6 +1137,8 @@ export class Client {
 
   /** Lifecycle after the events of one round. */
   private settle(): void {
+    // The common case first: connected, nothing to complete, not ending.
+    if (this.session.state === SessionState.Connected && this.qos0Callbacks.length === 0 && this.endRequest === undefined) return;
     // The clock is read only where a time is needed: this runs on every service.
     if (this.socket !== undefined && !this.sessionLive()) {
       // The session ended: let its last bytes (a DISCONNECT) out, then close.
@@ -1076,6 +1193,13 @@ export class Client {
 
   /** Arms the one timer for the earliest deadline; keeps an earlier one (it re-arms on firing). */
   private arm(): void {
+    // Nothing that decides the deadline changed since the last call: the
+    // timer (or its absence) is still right.
+    const version = this.session.timerVersion;
+    if (version === this.armedVersion && this.reconnectAt === this.armedReconnectAt && this.lingerAt === this.armedLingerAt) return;
+    this.armedVersion = version;
+    this.armedReconnectAt = this.reconnectAt;
+    this.armedLingerAt = this.lingerAt;
     let deadline = this.session.pollTimeout();
     if (this.reconnectAt !== undefined && (deadline === undefined || this.reconnectAt < deadline)) deadline = this.reconnectAt;
     if (this.lingerAt !== undefined && (deadline === undefined || this.lingerAt < deadline)) deadline = this.lingerAt;

@@ -303,6 +303,8 @@ export class Session {
   private readonly empty = new Uint8Array(0);
   /** `outbox.counters.expired` when expired ids were last taken (see drainExpired). */
   private expiredSeen = -1;
+  /** Incremented on every write to `timers` (see `timerVersion`). */
+  private timersChanged = 0;
   /** Filled by `outbox.prepareRecord` on the transmit path (see there). */
   private readonly recordInfo = new Int32Array(6);
   /** Only with packetEvents: decodes outbox records for packetsend events. */
@@ -367,6 +369,15 @@ export class Session {
     return this.st;
   }
 
+  /**
+   * Changes whenever a timer deadline may have changed (so `pollTimeout`
+   * may answer differently): an owner that re-arms its timer after every
+   * input can skip that while it stays the same.
+   */
+  get timerVersion(): number {
+    return this.timersChanged;
+  }
+
   /** What the last CONNACK said (protocol defaults before the first one). Live object: read, do not modify. */
   get server(): Readonly<ServerInfo> {
     return this.info;
@@ -419,6 +430,7 @@ export class Session {
     this.outAliases.reset(0);
     this.held.newConnection();
     this.timers[T_CONNECT] = now + this.opts.connectTimeout;
+    this.timersChanged++;
     this.keepaliveMs = this.opts.keepalive * 1000;
     const connect = this.connectPacket();
     this.queueEncoded(connect);
@@ -440,12 +452,14 @@ export class Session {
    */
   receive(bytes: Uint8Array, now: number): void {
     this.now = now;
-    if (!this.isOpen()) return;
-    this.decoder.push(bytes);
-    while (this.isOpen()) {
+    const st = this.st;
+    if (st !== SessionState.Connected && st !== SessionState.Connecting) return;
+    const decoder = this.decoder;
+    decoder.push(bytes);
+    while (this.st === SessionState.Connecting || this.st === SessionState.Connected) {
       let packet: Packet | undefined;
       try {
-        packet = this.decoder.next();
+        packet = decoder.next();
       } catch (e) {
         this.fail(e instanceof MqttError ? e : new MqttError(ErrorCode.MalformedPacket, String(e), "remote"), true);
         return;
@@ -453,6 +467,7 @@ export class Session {
       if (packet === undefined) return;
       if (this.packetEvents) this.emit({ type: "packetreceive", packet });
       this.handle(packet);
+      if (decoder.exhausted) return; // the usual case: one whole packet per chunk
     }
   }
 
@@ -481,6 +496,7 @@ export class Session {
       if (this.packetEvents) this.emit({ type: "packetsend", packet: { type: 12 } });
       t[T_KEEPALIVE] = Infinity;
       t[T_PING] = now + this.pingWindow();
+      this.timersChanged++;
     }
   }
 
@@ -613,6 +629,19 @@ export class Session {
     this.lastSent = now;
     this.refreshKeepalive();
     return total;
+  }
+
+  /**
+   * Tells the session that the owner wrote, at `now`, a PUBLISH it built
+   * the way `publishNow` does without calling it (bytes reused from an
+   * earlier `publishNow`): moves the keep alive deadline as a send does.
+   * Does nothing unless Connected.
+   * @param now ms.
+   */
+  noteSent(now: number): void {
+    if (this.st !== SessionState.Connected || now <= this.lastSent) return;
+    this.lastSent = now;
+    this.refreshKeepalive();
   }
 
   /**
@@ -814,6 +843,23 @@ export class Session {
   }
 
   /**
+   * False when `pollTransmit` would hand out nothing and has no bookkeeping
+   * to do (nothing queued, no packet partly handed out, no outbox record
+   * waiting, no expiry to report); true when it may have something. A
+   * cheap check for an owner that polls after every input.
+   */
+  hasTransmit(): boolean {
+    const tx = this.tx;
+    const counters = this.outbox.counters;
+    return (
+      tx.active ||
+      tx.size > 0 ||
+      (counters.queued > 0 && this.st === SessionState.Connected) ||
+      counters.expired !== this.expiredSeen
+    );
+  }
+
+  /**
    * The earliest deadline (absolute ms) at which `handleTimeout` must run,
    * or undefined when no timer is armed: the minimum over the fixed timer
    * table (connect, keep alive, ping).
@@ -989,6 +1035,7 @@ export class Session {
     this.inflight = 0;
     this.window = Math.min(this.opts.maxInflight, info.receiveMaximum);
     this.timers[T_CONNECT] = Infinity;
+    this.timersChanged++;
     this.st = SessionState.Connected;
     this.refreshKeepalive();
     this.emit({ type: "connected", connack: p, sessionPresent: p.sessionPresent });
@@ -1098,6 +1145,7 @@ export class Session {
   private onPingresp(): void {
     // An unsolicited PINGRESP is harmless; it only clears a pending ping.
     this.timers[T_PING] = Infinity;
+    this.timersChanged++;
     this.refreshKeepalive();
   }
 
@@ -1426,12 +1474,14 @@ export class Session {
 
   private stopTimers(): void {
     this.timers.fill(Infinity);
+    this.timersChanged++;
   }
 
   private refreshKeepalive(): void {
     const t = this.timers;
     t[T_KEEPALIVE] =
       this.st === SessionState.Connected && this.keepaliveMs > 0 && t[T_PING] === Infinity ? this.lastSent + this.keepaliveMs : Infinity;
+    this.timersChanged++;
   }
 
   /** How long to wait for PINGRESP: pingTimeout, never more than the keep alive. */

@@ -214,6 +214,15 @@ export class Decoder {
   }
 
   /**
+   * True when every byte pushed so far was handed out as packets, so
+   * `next()` would return undefined: the caller may push again without
+   * calling it. Cheap (no parsing).
+   */
+  get exhausted(): boolean {
+    return this.pos >= this.chunk.length && this.stageLength === 0 && this.failure === undefined;
+  }
+
+  /**
    * The next complete packet, or undefined when more bytes are needed.
    * Throws MqttError on a malformed, forbidden or too large packet; the
    * error then sticks until reset().
