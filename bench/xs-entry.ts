@@ -165,6 +165,9 @@ function connectedCompat(): MqttClient {
 }
 
 const Q0 = Object.freeze({ qos: 0 as QoS });
+/** A second topic of the same length, for `clientQos0TwoTopics`. */
+const TOPIC_B = "bench/site-01/node-0043/temperature";
+let flip = false;
 const Q1 = Object.freeze({ qos: 1 as QoS });
 
 // Layer fixtures for the breakdown steps.
@@ -297,6 +300,13 @@ const steps: Record<string, () => void> = {
     t.set(topic, 4);
     t.set(PAYLOAD, 4 + n);
     current!.write(t.subarray(0, 4 + n + PAYLOAD.length));
+  },
+  // The QoS 0 publish of the table alternating between two topics, so the
+  // repeat path (same topic and length as the last message) never applies:
+  // every message is encoded by Session.publishNow (gross: transport included).
+  clientQos0TwoTopics() {
+    flip = !flip;
+    layerClient!.publish(flip ? TOPIC : TOPIC_B, PAYLOAD, Q0);
   },
   clientServiceIdle() {
     (layerClient as unknown as { service(): void }).service();

@@ -73,6 +73,7 @@ const BREAKDOWN = [
   "sessionPublishQos0",
   "clientServiceIdle",
   "floorQos0Publish",
+  "clientQos0TwoTopics",
   "decodeTopic",
   "decodePublish",
   "sessionReceiveQos0",
