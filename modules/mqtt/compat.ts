@@ -37,7 +37,7 @@
  */
 import { EventEmitter } from "./event-emitter";
 import { Client, ClientState, isOrderlyClose } from "./client";
-import type { ClientOptions, ClientTimer, PublishResult } from "./client";
+import type { ClientOptions, ClientTimer, PublishOptions, PublishResult } from "./client";
 import { ErrorCode, MqttError } from "./errors";
 import { isValidTopicFilter } from "./topic";
 import type { OutboxOptions } from "./outbox";
@@ -218,6 +218,13 @@ export type CompatPacket = { cmd: string; [field: string]: unknown };
 export type ErrorCallback = (error?: Error | null) => void;
 export type PacketCallback = (error?: Error | null, packet?: CompatPacket) => void;
 export type SubscribeCallback = (error: Error | null, granted?: ISubscriptionGrant[], packet?: CompatPacket) => void;
+
+/** Publish options without retain or properties, by QoS (frozen: shared by every call). */
+const PLAIN_PUBLISH_OPTIONS: readonly PublishOptions[] = Object.freeze([
+  Object.freeze({ qos: 0 as QoS }),
+  Object.freeze({ qos: 1 as QoS }),
+  Object.freeze({ qos: 2 as QoS }),
+]);
 
 const CMD = Object.freeze([
   "reserved",
@@ -531,7 +538,15 @@ export class MqttClient extends EventEmitter {
             else callback!(null, this.ackPacket(result));
           };
     try {
-      const publishOptions: { qos: QoS; retain: boolean; properties?: Properties } = { qos: o.qos ?? 0, retain: o.retain === true };
+      const qos = o.qos ?? 0;
+      const retain = o.retain === true;
+      const plain = !retain && (qos === 0 || qos === 1 || qos === 2) && (this.protocolVersion !== 5 || o.properties === undefined);
+      if (plain) {
+        // The common case needs no options object of its own (nothing per call).
+        this.client.publish(topic, message, PLAIN_PUBLISH_OPTIONS[qos], done);
+        return this;
+      }
+      const publishOptions: { qos: QoS; retain: boolean; properties?: Properties } = { qos, retain };
       if (this.protocolVersion === 5 && o.properties !== undefined) {
         // MQTT.js lets the caller pick a Topic Alias; here the session assigns them itself.
         const properties = { ...propertiesIn(o.properties) };
