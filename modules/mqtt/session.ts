@@ -1479,9 +1479,13 @@ export class Session {
 
   private refreshKeepalive(): void {
     const t = this.timers;
-    t[T_KEEPALIVE] =
+    const previous = t[T_KEEPALIVE];
+    const next =
       this.st === SessionState.Connected && this.keepaliveMs > 0 && t[T_PING] === Infinity ? this.lastSent + this.keepaliveMs : Infinity;
-    this.timersChanged++;
+    t[T_KEEPALIVE] = next;
+    // A deadline that only moved later needs no new timer (an owner keeps an
+    // earlier one, which re-arms when it fires): the common case on a send.
+    if (next < previous || previous === Infinity) this.timersChanged++;
   }
 
   /** How long to wait for PINGRESP: pingTimeout, never more than the keep alive. */
