@@ -78,6 +78,17 @@ export interface SessionOptions {
    * further limited by the server's Receive Maximum [MQTT-4.9.0-2].
    */
   maxInflight?: number;
+  /**
+   * Outbound QoS 2 messages in flight at most, within `maxInflight`
+   * (1..65535, default 16): from their PUBLISH until their PUBCOMP, a PUBREL
+   * sent again after a reconnect included. Mosquitto 2.0.x at its default
+   * `max_inflight_messages 20` holds each incoming QoS 2 message until its
+   * PUBREL and silently drops (while still acknowledging) any QoS 1/2
+   * PUBLISH that arrives while it holds 20; over MQTT 3.1.1 nothing tells
+   * the client (docs/interop.md). 16 keeps below that with a margin; raise
+   * it for brokers that take more.
+   */
+  maxInflightQos2?: number;
   /** An Outbox to use (e.g. one restored from a snapshot), or options for a new one. Default `new Outbox()`. */
   outbox?: Outbox | OutboxOptions;
   /** Milliseconds to wait for CONNACK after `connect()`. Default 30000. */
@@ -112,6 +123,7 @@ export interface ResolvedOptions {
   topicAliasMaximum: number;
   outboundTopicAliasCapacity: number;
   maxInflight: number;
+  maxInflightQos2: number;
   connectTimeout: number;
   pingTimeout: number;
   packetEvents: boolean;
@@ -236,6 +248,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     topicAliasMaximum: v5 ? topicAliasMaximum : 0,
     outboundTopicAliasCapacity: v5 ? outboundTopicAliasCapacity : 0,
     maxInflight: integer(options.maxInflight, "maxInflight", 1, 65535, 32),
+    maxInflightQos2: integer(options.maxInflightQos2, "maxInflightQos2", 1, 65535, 16),
     connectTimeout: milliseconds(options.connectTimeout, "connectTimeout", 30000),
     pingTimeout: milliseconds(options.pingTimeout, "pingTimeout", 10000),
     packetEvents: options.packetEvents === true,

@@ -288,6 +288,8 @@ export class Session {
   private keepaliveMs: number;
   /** Outbound QoS 1/2 messages sent on this connection and not completed. */
   private inflight = 0;
+  /** Outbound QoS 2 messages between PUBLISH (or a PUBREL sent again) and PUBCOMP on this connection (at most `maxInflightQos2` PUBLISH). */
+  private inflightQos2 = 0;
   /** min(maxInflight, server Receive Maximum) for this connection. */
   private window: number;
   /** PUBACKs queued in the ring and not yet handed out (they count against our Receive Maximum). */
@@ -1033,6 +1035,7 @@ export class Session {
     this.outAliases.reset(info.topicAliasMaximum);
     this.outbox.requeue(); // [MQTT-4.4.0-1]
     this.inflight = 0;
+    this.inflightQos2 = 0;
     this.window = Math.min(this.opts.maxInflight, info.receiveMaximum);
     this.timers[T_CONNECT] = Infinity;
     this.timersChanged++;
@@ -1093,6 +1096,7 @@ export class Session {
       // The server refused the message: it is done, no PUBREL (MQTT 5.0 §4.3.3).
       this.outbox.remove(p.packetId);
       this.inflight -= 1;
+      this.inflightQos2 -= 1;
       this.emitPublished(p, 2);
       return;
     }
@@ -1108,7 +1112,11 @@ export class Session {
 
   private onPubcomp(p: AckPacket): void {
     if (!this.acknowledge(p, 7, "PUBCOMP")) return;
-    this.inflight -= 1;
+    // A PUBREL sent again after a reconnect took no place in the window (its
+    // PUBLISH was sent on an earlier connection): the send quota never goes
+    // above its start value (MQTT 5.0 §4.9).
+    if (this.inflight > 0) this.inflight -= 1;
+    this.inflightQos2 -= 1;
     this.emitPublished(p, 2);
   }
 
@@ -1234,6 +1242,8 @@ export class Session {
       // The window limits PUBLISH packets only: a PUBREL (resent after a
       // reconnect) sends no new PUBLISH and is never held back [MQTT-3.3.4-8].
       if (qos > 0 && !releasing && this.inflight >= this.window) return -1; // [MQTT-4.9.0-2]
+      // QoS 2 has its own, smaller cap (see the option); records stay in order, so it holds back what follows too.
+      if (qos === 2 && !releasing && this.inflightQos2 >= this.opts.maxInflightQos2) return -1;
       const packetId = info[3];
       const room = target.length - pos;
       if (releasing) {
@@ -1259,7 +1269,10 @@ export class Session {
             target.set(buf.subarray(start, start + length), pos);
           }
           outbox.markSent(slot);
-          if (qos > 0) this.inflight += 1;
+          if (qos > 0) {
+            this.inflight += 1;
+            if (qos === 2) this.inflightQos2 += 1;
+          }
           return pos + length;
         }
         this.segmentPublish(buf, start, start + length, qos);
@@ -1272,7 +1285,11 @@ export class Session {
         if (qos > 0) this.txRecordId = packetId;
       }
       outbox.markSent(slot);
-      if (qos > 0) this.inflight += 1;
+      if (releasing) this.inflightQos2 += 1; // the broker holds the message until this PUBREL
+      else if (qos > 0) {
+        this.inflight += 1;
+        if (qos === 2) this.inflightQos2 += 1;
+      }
       if (!tx.active) this.packetDone();
       return pos;
     }
@@ -1469,6 +1486,7 @@ export class Session {
     this.tx.clear();
     this.pendingPubacks = 0;
     this.inflight = 0;
+    this.inflightQos2 = 0;
     this.txRecordId = 0;
   }
 

@@ -103,6 +103,72 @@ test("maxInflight limits the window when the server allows more", (t) => {
   t.end();
 });
 
+test("maxInflightQos2 caps QoS 2 messages in flight (PUBLISH to PUBCOMP); QoS 1 keeps the wider window; order kept", (t) => {
+  const link = new Link({ session: { maxInflight: 8, maxInflightQos2: 2 }, broker: { autoAck: false } });
+  link.connect();
+  t.equal(new Session({ clientId: "x" }).inflightWindow, 32, "core defaults: window 32 ...");
+  const q2 = [0, 1, 2, 3].map((i) => link.session.publish("t", `a${i}`, { qos: 2 }, link.now));
+  const q1 = [0, 1].map((i) => link.session.publish("t", `b${i}`, { qos: 1 }, link.now));
+  link.run();
+  t.deepEqual(publishes(link).map((p) => text(p.payload)), ["a0", "a1"], "two QoS 2 in flight; the third and what follows wait (order)");
+  link.broker.send(ack(5, q2[0]));
+  link.run();
+  t.equal(publishes(link).length, 2, "PUBREC does not free a QoS 2 place (the broker holds the message until PUBREL)");
+  link.broker.send(ack(7, q2[0]));
+  link.run();
+  t.deepEqual(publishes(link).map((p) => text(p.payload)), ["a0", "a1", "a2"], "PUBCOMP frees one place");
+  link.broker.send(ack(5, q2[1]));
+  link.broker.send(ack(7, q2[1]));
+  link.run();
+  t.deepEqual(
+    publishes(link).map((p) => text(p.payload)),
+    ["a0", "a1", "a2", "a3", "b0", "b1"],
+    "then the last QoS 2 and the QoS 1 messages behind it, within the wider window",
+  );
+  t.equal(link.session.inflightCount, 4, "a2, a3, b0, b1 in flight");
+  link.broker.send(ack(4, q1[0]));
+  link.broker.send(ack(4, q1[1]));
+  link.run();
+  const more = [4, 5, 6].map((i) => link.session.publish("t", `a${i}`, { qos: 2 }, link.now));
+  link.run();
+  t.equal(publishes(link).length, 6, "still two QoS 2 in flight (a2, a3): no new one leaves");
+  for (const id of [q2[2], q2[3]]) {
+    link.broker.send(ack(5, id));
+    link.broker.send(ack(7, id));
+  }
+  link.run();
+  t.deepEqual(publishes(link).slice(6).map((p) => text(p.payload)), ["a4", "a5"], "two more once both completed");
+  t.ok(more.every((id) => id > 0), "ids assigned");
+  t.end();
+});
+
+test("maxInflightQos2: a PUBREL sent again after a reconnect counts until its PUBCOMP", (t) => {
+  const link = new Link({ session: { maxInflightQos2: 1, clean: false, clientId: "q2-cap" }, broker: { autoAck: false } });
+  link.connect();
+  const first = link.session.publish("t", "x0", { qos: 2 }, link.now);
+  link.session.publish("t", "x1", { qos: 2 }, link.now);
+  link.run();
+  link.broker.send(ack(5, first));
+  link.run(); // PUBREL for x0 goes out; x1 waits for the one place
+  link.drop();
+  link.connect(); // the broker kept the session: PUBREL for x0 again
+  const types = link.broker.received.slice(-3).map((p) => p.type);
+  t.ok(types.includes(6), "the PUBREL is sent again after the reconnect");
+  t.equal(publishes(link).filter((p) => text(p.payload) === "x1").length, 0, "x1 still waits: the re-sent PUBREL holds the QoS 2 place");
+  link.broker.send(ack(7, first));
+  link.run();
+  t.equal(publishes(link).filter((p) => text(p.payload) === "x1").length, 1, "x1 leaves after the PUBCOMP");
+  t.equal(link.session.inflightCount, 1, "the window counts x1 only (never below zero)");
+  t.end();
+});
+
+test("maxInflightQos2 is checked like maxInflight", (t) => {
+  for (const bad of [0, -1, 1.5, 65536, "4"]) {
+    t.throws(() => new Session({ clientId: "x", maxInflightQos2: bad as never }), RangeError, `maxInflightQos2 ${String(bad)} refused`);
+  }
+  t.end();
+});
+
 test("v5 PUBREC with a failure reason ends the message: published with that reason, no PUBREL", (t) => {
   const link = new Link({ session: { protocolVersion: 5 }, broker: { autoAck: false, connack: { properties: { receiveMaximum: 1 } } } });
   link.connect();
