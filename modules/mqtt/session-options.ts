@@ -56,9 +56,9 @@ export interface SessionOptions {
   properties?: Properties;
   /**
    * OUR inbound limit: QoS 1/2 PUBLISH packets the server may send without
-   * our acknowledgement (1..65535, default 16). Sent in the v5 CONNECT; a v5
-   * server exceeding it is a protocol error 0x93 [MQTT-3.3.4-9]. Also the
-   * initial size of the inbound QoS 2 id table.
+   * our acknowledgement (1..65535, default 16). Sent in the v5 CONNECT; for
+   * a v5 server exceeding it [MQTT-3.3.4-9] see `enforceReceiveMaximum`.
+   * Also the initial size of the inbound QoS 2 id table.
    */
   receiveMaximum?: number;
   /**
@@ -89,6 +89,16 @@ export interface SessionOptions {
    * it for brokers that take more.
    */
   maxInflightQos2?: number;
+  /**
+   * What to do when the server sends more unacknowledged QoS 1/2 PUBLISH
+   * packets than our Receive Maximum allows (v5) [MQTT-3.3.4-9]. false
+   * (default): accept, deliver and acknowledge them as over MQTT 3.1.1, and
+   * count them (`Session.receiveMaximumExceeded`); Mosquitto 2.0.11 does
+   * this routinely under load (docs/interop.md), and a disconnect would lose
+   * a clean session's messages and loop. true: DISCONNECT with 0x93
+   * (Receive Maximum exceeded), as MQTT 5.0 §4.9 describes.
+   */
+  enforceReceiveMaximum?: boolean;
   /** An Outbox to use (e.g. one restored from a snapshot), or options for a new one. Default `new Outbox()`. */
   outbox?: Outbox | OutboxOptions;
   /** Milliseconds to wait for CONNACK after `connect()`. Default 30000. */
@@ -124,6 +134,7 @@ export interface ResolvedOptions {
   outboundTopicAliasCapacity: number;
   maxInflight: number;
   maxInflightQos2: number;
+  enforceReceiveMaximum: boolean;
   connectTimeout: number;
   pingTimeout: number;
   packetEvents: boolean;
@@ -249,6 +260,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     outboundTopicAliasCapacity: v5 ? outboundTopicAliasCapacity : 0,
     maxInflight: integer(options.maxInflight, "maxInflight", 1, 65535, 32),
     maxInflightQos2: integer(options.maxInflightQos2, "maxInflightQos2", 1, 65535, 16),
+    enforceReceiveMaximum: options.enforceReceiveMaximum === true,
     connectTimeout: milliseconds(options.connectTimeout, "connectTimeout", 30000),
     pingTimeout: milliseconds(options.pingTimeout, "pingTimeout", 10000),
     packetEvents: options.packetEvents === true,

@@ -305,6 +305,8 @@ export class Session {
   private readonly empty = new Uint8Array(0);
   /** `outbox.counters.expired` when expired ids were last taken (see drainExpired). */
   private expiredSeen = -1;
+  /** See `receiveMaximumExceeded`. */
+  private rmExceeded = 0;
   /** Incremented on every write to `timers` (see `timerVersion`). */
   private timersChanged = 0;
   /** Filled by `outbox.prepareRecord` on the transmit path (see there). */
@@ -393,6 +395,16 @@ export class Session {
   /** Keep alive in effect, in seconds (ours, or the v5 Server Keep Alive). */
   get keepalive(): number {
     return this.keepaliveMs / 1000;
+  }
+
+  /**
+   * Inbound QoS 1/2 PUBLISH packets taken although the server already had
+   * our Receive Maximum of them unacknowledged (v5, option
+   * `enforceReceiveMaximum` false). Cumulative; 0 with a server that keeps
+   * the rule.
+   */
+  get receiveMaximumExceeded(): number {
+    return this.rmExceeded;
   }
 
   /** Outbound QoS 1/2 messages sent on this connection and not yet completed (at most `inflightWindow`). */
@@ -1064,15 +1076,20 @@ export class Session {
       return;
     }
     if (this.v5 && this.held.currentCount + this.pendingPubacks >= this.opts.receiveMaximum) {
-      this.fail(
-        new MqttError(
-          ErrorCode.ReceiveMaximumExceeded,
-          `more than ${this.opts.receiveMaximum} unacknowledged QoS 1/2 PUBLISH packets [MQTT-3.3.4-9]`,
-          "remote",
-        ),
-        true,
-      );
-      return;
+      // The server broke [MQTT-3.3.4-9]. By default the message is taken as
+      // over 3.1.1 (see the option enforceReceiveMaximum) and counted.
+      if (this.opts.enforceReceiveMaximum) {
+        this.fail(
+          new MqttError(
+            ErrorCode.ReceiveMaximumExceeded,
+            `more than ${this.opts.receiveMaximum} unacknowledged QoS 1/2 PUBLISH packets [MQTT-3.3.4-9]`,
+            "remote",
+          ),
+          true,
+        );
+        return;
+      }
+      this.rmExceeded += 1;
     }
     if (p.qos === 1) {
       this.emit({ type: "message", packet: p });
@@ -1112,10 +1129,7 @@ export class Session {
 
   private onPubcomp(p: AckPacket): void {
     if (!this.acknowledge(p, 7, "PUBCOMP")) return;
-    // A PUBREL sent again after a reconnect took no place in the window (its
-    // PUBLISH was sent on an earlier connection): the send quota never goes
-    // above its start value (MQTT 5.0 §4.9).
-    if (this.inflight > 0) this.inflight -= 1;
+    this.inflight -= 1;
     this.inflightQos2 -= 1;
     this.emitPublished(p, 2);
   }
@@ -1285,8 +1299,10 @@ export class Session {
         if (qos > 0) this.txRecordId = packetId;
       }
       outbox.markSent(slot);
-      if (releasing) this.inflightQos2 += 1; // the broker holds the message until this PUBREL
-      else if (qos > 0) {
+      // A PUBREL sent again after a reconnect is never held back, but counts
+      // until its PUBCOMP, in the window and among QoS 2 in flight (the
+      // broker holds the message until that PUBREL).
+      if (qos > 0) {
         this.inflight += 1;
         if (qos === 2) this.inflightQos2 += 1;
       }

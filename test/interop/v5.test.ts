@@ -2,8 +2,8 @@
  * Interop, MQTT 5.0 features against Mosquitto (aedes 1.x has no v5):
  * message expiry, topic aliases, user properties, request/response, shared
  * subscriptions, subscription identifiers, SUBACK failure reason codes
- * (also over 3.1.1), and the server's Receive Maximum, with the client on
- * every host.
+ * (also over 3.1.1), the server's Receive Maximum, and a burst towards a
+ * subscriber beyond its own Receive Maximum, with the client on every host.
  *
  * Three Mosquittos: a plain one; one with the dynamic-security plugin
  * (denies subscribing to `denied/#` and publishing to `nopub/#`); one with
@@ -19,6 +19,7 @@ import { brokers, dynsecConfig } from "./support/brokers";
 import { startMosquitto } from "../support/mosquitto";
 import type { MosquittoBroker } from "../support/mosquitto";
 import {
+  inboundBurst,
   messageExpiry,
   outboxExpiry,
   receiveMaximum,
@@ -67,6 +68,7 @@ forEachHost((host) => {
   run(host, dynsecTargets, "SUBACK failure reason code for a denied filter; denied publish not delivered (dynamic-security plugin)", (t, ctx) =>
     subackFailures(t, ctx, dynsec!),
   );
+  run(host, v5only, "a burst beyond our Receive Maximum (Mosquitto does not keep to it): all arrive, QoS 2 once, no disconnect", inboundBurst);
   run(host, narrowTarget, "the server's Receive Maximum is respected, all messages arrive (max_inflight_messages 2)", (t, ctx) => receiveMaximum(t, ctx, narrow!));
 });
 

@@ -86,8 +86,8 @@ test("PUBREL for an unknown id is answered with PUBCOMP (v5: 0x92), not an error
   t.end();
 });
 
-test("a server exceeding our Receive Maximum: protocol error 0x93 [MQTT-3.3.4-9]", (t) => {
-  const link = new Link({ session: { protocolVersion: 5, receiveMaximum: 2 }, broker: { autoRelease: false } });
+test("a server exceeding our Receive Maximum, enforceReceiveMaximum: protocol error 0x93 [MQTT-3.3.4-9]", (t) => {
+  const link = new Link({ session: { protocolVersion: 5, receiveMaximum: 2, enforceReceiveMaximum: true }, broker: { autoRelease: false } });
   link.connect();
   link.broker.publish("a", "1", 1);
   link.broker.publish("a", "2", 2);
@@ -101,6 +101,28 @@ test("a server exceeding our Receive Maximum: protocol error 0x93 [MQTT-3.3.4-9]
   const sent = link.flush();
   t.deepEqual(sent[sent.length - 1], { type: 14, reasonCode: 0x93 }, "DISCONNECT 0x93 [MQTT-4.13.1-1]");
   t.equal(link.session.state, SessionState.Closed);
+  t.end();
+});
+
+test("a server exceeding our Receive Maximum, default: every message delivered and acknowledged, counted", (t) => {
+  const link = new Link({ session: { protocolVersion: 5, receiveMaximum: 2 }, broker: { autoRelease: false } });
+  link.connect();
+  // Six at once, none acknowledged yet: the server is over its quota from the third on.
+  for (let i = 1; i <= 6; i++) link.broker.publish("a", String(i), i % 2 === 0 ? 2 : 1);
+  for (let i = 1; i <= 6; i++) link.toClient(); // one packet each, no acknowledgement written in between
+  t.equal(link.session.state, SessionState.Connected, "still connected");
+  t.deepEqual(link.messages(), ["1", "2", "3", "4", "5", "6"], "all delivered, in order");
+  t.equal(link.session.receiveMaximumExceeded, 4, "four over the quota, counted");
+  const sent = link.flush();
+  t.deepEqual(
+    sent.map((p) => p.type),
+    [4, 5, 4, 5, 4, 5],
+    "each acknowledged: PUBACK for QoS 1, PUBREC for QoS 2",
+  );
+  // The QoS 2 ones are held until PUBREL: a re-send is not delivered again.
+  link.broker.publish("a", "4-again", 2, { packetId: (sent[1] as { packetId: number }).packetId, dup: true });
+  link.toClient();
+  t.deepEqual(link.messages(), ["1", "2", "3", "4", "5", "6"], "a re-sent held QoS 2 message is not delivered twice");
   t.end();
 });
 
@@ -140,7 +162,10 @@ test("3.1.1 has no Receive Maximum: more QoS 2 messages than the table size grow
 });
 
 test("v5: ids held from the previous connection do not count against the new connection's Receive Maximum", (t) => {
-  const link = new Link({ session: { protocolVersion: 5, receiveMaximum: 2, clean: false, clientId: "c" }, broker: { autoRelease: false } });
+  const link = new Link({
+    session: { protocolVersion: 5, receiveMaximum: 2, clean: false, clientId: "c", enforceReceiveMaximum: true },
+    broker: { autoRelease: false },
+  });
   link.connect();
   link.broker.publish("a", "old1", 2);
   link.broker.publish("a", "old2", 2);
