@@ -34,6 +34,7 @@ import type { QoS } from "../modules/mqtt/codec/packets";
 import { measureXs } from "./xs-meters";
 import { measureNodeMicro } from "./node-micro";
 import { evaluateTargets, renderMarkdown, renderText } from "./report";
+import { NODE_DEFAULTS } from "../hosts/node/mqtt";
 import type { Results } from "./report";
 
 export const TOPIC = "bench/site-01/node-0042/temperature";
@@ -50,8 +51,8 @@ const QUICK = process.env.BENCH_QUICK === "1";
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const ONLY = new Set((process.env.BENCH_ONLY ?? "rss,throughput,latency,bytes,xs,micro").split(","));
 const COUNTS: Record<QoS, number> = QUICK ? { 0: 5000, 1: 2000, 2: 1000 } : { 0: 50000, 1: 20000, 2: 10000 };
-/** Publishes outstanding for ours (the default outbox's 64 record slots). */
-const OURS_WINDOW = 64;
+/** Publishes outstanding for ours: the Node entry's default outbox record slots (the worker reads them from the client too). */
+const OURS_WINDOW = NODE_DEFAULTS.outboxMessages as number;
 /** In-flight window of the raw ceiling for QoS 1/2 (see README: the broker's capacity, not a client limit). */
 const CEILING_WINDOW = Number(process.env.BENCH_CEILING_WINDOW ?? 1000);
 const LATENCY_RATE = 500;
@@ -60,8 +61,8 @@ const LATENCY_WARMUP = QUICK ? 20 : 100;
 /** The table's implementations come first; BENCH_EXTRA_IMPLS (comma list, e.g. ours-nopkt) adds diagnostic ones to the rounds. */
 const EXTRA_IMPLS = (process.env.BENCH_EXTRA_IMPLS ?? "").split(",").filter((x) => x !== "");
 const THROUGHPUT_IMPLS = ["ours", "mqttjs", "ceiling", "ceiling-window", ...EXTRA_IMPLS.filter((x) => x !== "mqttjs-nodelay")];
-/** ours' default in-flight window (session option maxInflight); the `ceiling-window` job uses it. */
-const OURS_INFLIGHT = 32;
+/** ours' default in-flight window on the Node entry, by QoS (maxInflight; maxInflightQos2 for QoS 2); the `ceiling-window` job uses it. */
+const OURS_INFLIGHT: Record<1 | 2, number> = { 1: NODE_DEFAULTS.maxInflight as number, 2: NODE_DEFAULTS.maxInflightQos2 as number };
 const LATENCY_IMPLS = ["ours", "mqttjs", "ceiling", "mqttjs-nodelay", ...EXTRA_IMPLS.filter((x) => x !== "ours-wide" && x !== "mqttjs-window")];
 
 function log(text: string): void {
@@ -149,7 +150,7 @@ async function throughputJob(ctx: RunContext, broker: MosquittoBroker, impl: str
   const job: Job = { kind: "throughput", impl, port: broker.port, topic: TOPIC, payloadSize: PAYLOAD_SIZE, qos, count };
   if (window !== undefined) job.window = window;
   else if (impl === "ceiling") job.window = CEILING_WINDOW;
-  else if (impl === "ceiling-window") job.window = OURS_INFLIGHT;
+  else if (impl === "ceiling-window") job.window = OURS_INFLIGHT[qos === 2 ? 2 : 1];
   else if (impl === "ours-wide") job.window = 2000;
   else if (impl !== "mqttjs") job.window = OURS_WINDOW;
   if (qos === 0) {
@@ -230,7 +231,7 @@ async function throughput(ctx: RunContext, broker: MosquittoBroker): Promise<Res
         ? {}
         : {
             ceilingWithOursWindow: {
-              window: OURS_INFLIGHT,
+              window: OURS_INFLIGHT[qos === 2 ? 2 : 1],
               rate: median(list.map((x) => x.extra["ceiling-window"].rate)),
               cpuUsPerMessage: median(list.map((x) => x.extra["ceiling-window"].cpuUs)),
               oursOfItMedianOfRounds: median(list.map((x) => x.ours / x.extra["ceiling-window"].rate)),

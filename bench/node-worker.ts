@@ -17,10 +17,11 @@
  * Implementations ("impl"):
  * - `ours`: mqtt-xs through its MQTT.js-compatible Node entry
  *   (hosts/node/mqtt.ts), default options. Publishing is paced the way the
- *   API asks: at most `window` publishes outstanding (default 64 = the
- *   default outbox's record slots), the next one issued from a completion
- *   callback, because a bounded outbox refuses (QoS 1/2) or drops (QoS 0)
- *   what does not fit.
+ *   API asks: at most as many publishes outstanding as the default outbox
+ *   has record slots (read from the connected client, so the pacing follows
+ *   the Node entry's defaults; the parent's `window` is ignored for ours),
+ *   the next one issued from a completion callback, because a bounded
+ *   outbox refuses (QoS 1/2) or drops (QoS 0) what does not fit.
  * - `ours-nopkt`: the same with `packetEvents: false` (diagnostic: what the
  *   default per-packet `packetsend`/`packetreceive` tracing costs).
  * - `ours-wide`: `packetEvents: false` plus a wide window and outbox (see
@@ -310,7 +311,7 @@ function ceilingAcked(raw: RawConnection, qos: 1 | 2, encoded: { bytes: Buffer; 
 async function throughput(): Promise<void> {
   const payload = Buffer.alloc(job.payloadSize, 0x61);
   const version = job.version ?? 4;
-  const window = job.window ?? 64;
+  let window = job.window ?? 64;
   let run: () => Promise<void>;
   let close: () => Promise<void>;
   if (job.impl === "ceiling" || job.impl === "ceiling-window") {
@@ -320,9 +321,12 @@ async function throughput(): Promise<void> {
     close = () => raw.close();
   } else {
     let publisher: Publisher;
-    if (job.impl === "ours") publisher = await oursPublisher(version);
-    else if (job.impl === "ours-nopkt") publisher = await oursPublisher(version, { packetEvents: false });
-    else if (job.impl === "ours-wide") publisher = await oursPublisher(version, WIDE);
+    if (job.impl === "ours" || job.impl === "ours-nopkt") {
+      const ours = await oursPublisher(version, job.impl === "ours-nopkt" ? { packetEvents: false } : {});
+      // Paced on the defaults' outbox record slots (what the API lets a caller keep outstanding), read from the client itself.
+      window = ours.client.client.outbox.maxMessages;
+      publisher = ours;
+    } else if (job.impl === "ours-wide") publisher = await oursPublisher(version, WIDE);
     else if (job.impl === "mqttjs" || job.impl === "mqttjs-window") publisher = await mqttjsPublisher(version);
     else throw new Error(`unknown impl ${job.impl}`);
     run = job.impl === "mqttjs" ? () => burstRun(publisher, job.count, payload) : () => pacedRun(publisher, job.count, window, payload);

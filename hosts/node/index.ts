@@ -13,7 +13,7 @@ import { TCP } from "./tcp";
 import { TLSSocket } from "./tls";
 import { timer } from "./timer";
 
-export { TCP, DEFAULT_WRITE_HIGH_WATER_MARK, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_LINGER } from "./tcp";
+export { TCP, DEFAULT_WRITE_HIGH_WATER_MARK, DEFAULT_READ_HIGH_WATER_MARK, DEFAULT_LINGER, MAX_STAGING } from "./tcp";
 export type { NodeTcpOptions } from "./tcp";
 export { TLSSocket, nodeTlsOptions } from "./tls";
 export type { NodeTlsSocketOptions, NodeSecureOptions } from "./tls";

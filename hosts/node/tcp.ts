@@ -17,12 +17,17 @@
  * queue has been read empty (the peer's last bytes are never lost);
  * otherwise `onWritable`.
  *
- * Output: `write()` copies the bytes into a Node `Buffer` and hands them to
- * the socket; writes made in one turn are corked and leave in one `writev`
- * (one TCP segment with `noDelay`), as Moddable's socket coalesces writes
- * made within one turn. The writable count is `writeHighWaterMark` minus
- * Node's `writableLength` (bytes accepted by `write` that Node has not yet
- * handed to the kernel). `onWritable` is reported after each flush to the
+ * Output: `write()` copies the bytes into one staging buffer per socket,
+ * allocated with the socket; at the end of the turn (`process.nextTick`)
+ * the bytes staged in that turn go to Node in one `write` (one system
+ * call, one TCP segment with `noDelay`), as Moddable's socket coalesces
+ * writes made within one turn. Nothing is allocated per `write()`. When
+ * Node keeps the staged bytes queued (the kernel did not take them at
+ * once), that buffer stays Node's until its write completes and the next
+ * turn stages into a spare one, so no queued byte is ever overwritten.
+ * The writable count is `writeHighWaterMark` minus Node's `writableLength`
+ * (bytes Node accepted but has not yet handed to the kernel) minus the
+ * bytes staged this turn. `onWritable` is reported after each flush to the
  * kernel, at most once per turn.
  *
  * Input: received chunks are queued as they arrive (no copy);
@@ -53,6 +58,13 @@ import type {
  * `writeHighWaterMark: 8192` to mimic it.
  */
 export const DEFAULT_WRITE_HIGH_WATER_MARK = 16384;
+
+/**
+ * Largest staging buffer in bytes: the staging buffer is
+ * `min(writeHighWaterMark, MAX_STAGING)`; a turn that writes more hands
+ * Node the staged bytes early (inside `write()`) and goes on staging.
+ */
+export const MAX_STAGING = 65536;
 
 /**
  * Default bytes queued unread before the socket is paused: 64 KiB, the
@@ -167,7 +179,20 @@ export class TCP implements TcpSocket {
   private writablePending = false;
   private failure: SocketError | undefined;
   private errorDelivered = false;
-  private corked = false;
+  /** Bytes written in this turn, not yet handed to Node (`staging[0, staged)`). */
+  private staging: Buffer;
+  private staged = 0;
+  private flushScheduled = false;
+  /**
+   * One entry per Node write not yet completed, in order (Node completes
+   * writes in order): the staging buffer Node still holds, or `null` when
+   * the kernel took the bytes at once and the buffer was reused.
+   */
+  private readonly nodeWrites: Array<Buffer | null> = [];
+  /** Staging buffers returned by completed writes, ready for reuse (at most two kept). */
+  private readonly spare: Buffer[] = [];
+  private readonly flushBound: () => void;
+  private readonly afterWriteBound: (error?: Error | null) => void;
   private inService = false;
   private immediate: NodeJS.Immediate | undefined;
   /** Whether TCP itself connected (for TLS: before the handshake ended). */
@@ -223,6 +248,12 @@ export class TCP implements TcpSocket {
     if ("target" in options) this.target = options.target;
 
     // Everything above validates; from here on resources are allocated.
+    this.staging = Buffer.allocUnsafeSlow(Math.min(this.writeHighWaterMark, MAX_STAGING));
+    this.flushBound = () => {
+      this.flushScheduled = false;
+      this.flush();
+    };
+    this.afterWriteBound = (error?: Error | null) => this.afterWrite(error);
     const socket = this.openSocket(options, (address ?? host) as string, port);
     this.socket = socket;
     socket.setNoDelay(noDelay);
@@ -302,15 +333,15 @@ export class TCP implements TcpSocket {
         throw new TypeError('TCP: read takes no argument in "number" format (ECMA-419 Annex A, IO read step 7)');
       }
       if (this.rxAvailable === 0) return undefined;
-      const one = new Uint8Array(1);
-      this.take(one);
-      return one[0];
+      const one = this.rx[0]![this.rxOffset];
+      this.take(undefined, 1);
+      return one;
     }
     let result: ArrayBuffer | number;
     if (option === undefined) {
       if (this.rxAvailable === 0) return undefined;
       const out = new Uint8Array(this.rxAvailable);
-      this.take(out);
+      this.take(out, out.byteLength);
       result = out.buffer;
     } else if (typeof option === "number") {
       if (!Number.isInteger(option) || option < 1) {
@@ -318,16 +349,17 @@ export class TCP implements TcpSocket {
       }
       if (this.rxAvailable === 0) return undefined;
       const out = new Uint8Array(Math.min(option, this.rxAvailable));
-      this.take(out);
+      this.take(out, out.byteLength);
       result = out.buffer;
     } else {
-      const view = bytesOf(option);
+      // A Uint8Array (a Node Buffer is one) is filled as it is: no view per read.
+      const view = option instanceof Uint8Array ? option : bytesOf(option);
       if (view === undefined) {
         throw new TypeError("TCP: read argument must be a count or a Byte Buffer (ECMA-419 §9 read)");
       }
       if (this.rxAvailable === 0) return undefined;
       const n = Math.min(view.byteLength, this.rxAvailable);
-      this.take(view.subarray(0, n));
+      this.take(view, n);
       result = n;
     }
     return result;
@@ -349,7 +381,8 @@ export class TCP implements TcpSocket {
   write(data: ByteBuffer | number, options?: TcpWriteOptions): number {
     this.checkNotClosed();
     void options;
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
+    let byte = 0;
     if (this.fmt === "number") {
       if (typeof data !== "number") {
         throw new TypeError('TCP: write takes a byte value in "number" format (ECMA-419 §10 TCP socket write)');
@@ -357,37 +390,42 @@ export class TCP implements TcpSocket {
       if (!Number.isInteger(data) || data < 0 || data > 255) {
         throw new RangeError(`TCP: byte value must be an integer in 0..255, got ${data}`);
       }
-      bytes = Uint8Array.of(data);
+      byte = data;
     } else {
-      const view = bytesOf(data);
-      if (view === undefined) {
+      // A Uint8Array (a Node Buffer is one) is used as it is: no view per write.
+      bytes = data instanceof Uint8Array ? data : bytesOf(data);
+      if (bytes === undefined) {
         throw new TypeError('TCP: write takes a Byte Buffer in "buffer" format (ECMA-419 §9 write)');
       }
-      bytes = view;
     }
     if (this.state === "connecting") {
       throw new Error("TCP: not connected; write after the first onWritable (ECMA-419 §10 TCP socket)");
     }
     if (this.state === "failed" || this.failure !== undefined) return 0;
+    const length = bytes === undefined ? 1 : bytes.byteLength;
     const writable = this.writableCount();
-    if (bytes.byteLength > writable) {
+    if (length > writable) {
       throw new Error(
-        `TCP: write of ${bytes.byteLength} bytes exceeds the writable count ${writable}; nothing written (ECMA-419 §9 write)`,
+        `TCP: write of ${length} bytes exceeds the writable count ${writable}; nothing written (ECMA-419 §9 write)`,
       );
     }
-    if (bytes.byteLength === 0) return writable;
-    const copy = Buffer.allocUnsafe(bytes.byteLength);
-    copy.set(bytes);
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => this.uncork());
+    if (length === 0) return writable;
+    if (this.staged + length > this.staging.byteLength) {
+      // More than the staging buffer holds in one turn: hand Node what is
+      // staged now and stage into a fresh buffer (only with a large budget).
+      this.flush();
+      if (length > this.staging.byteLength) {
+        this.nodeWrite(Buffer.from(bytes!), false);
+        return this.writableCount();
+      }
     }
-    this.socket.write(copy, (error) => {
-      if (error || this.state !== "open") return;
-      this.writablePending = true;
-      this.schedule();
-    });
+    if (bytes === undefined) this.staging[this.staged] = byte;
+    else this.staging.set(bytes, this.staged);
+    this.staged += length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(this.flushBound);
+    }
     return this.writableCount();
   }
 
@@ -413,7 +451,7 @@ export class TCP implements TcpSocket {
       socket.destroy();
       return;
     }
-    if (this.corked) this.uncork();
+    this.flush();
     socket.end();
     socket.resume();
     const timer = setTimeout(() => socket.destroy(), this.linger);
@@ -428,23 +466,52 @@ export class TCP implements TcpSocket {
   }
 
   private writableCount(): number {
-    const free = this.writeHighWaterMark - this.socket.writableLength;
+    const free = this.writeHighWaterMark - this.socket.writableLength - this.staged;
     return free > 0 ? free : 0;
   }
 
-  private uncork(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
+  /** Hands the staged bytes to Node in one write (end of the turn, `close()`, or a full staging buffer). */
+  private flush(): void {
+    const n = this.staged;
+    if (n === 0) return;
+    this.staged = 0;
+    if (this.failure !== undefined || this.socket.destroyed) return;
+    this.nodeWrite(this.staging.subarray(0, n), true);
   }
 
-  /** Moves `out.byteLength` queued bytes (at most `rxAvailable`) into `out`. */
-  private take(out: Uint8Array): void {
+  /**
+   * One Node write. When Node still holds the bytes after `write` returns
+   * (queued behind earlier bytes, or the kernel took only part of them),
+   * a staging buffer becomes Node's until the write completes; staging
+   * goes on in a spare buffer.
+   */
+  private nodeWrite(chunk: Buffer, fromStaging: boolean): void {
+    const socket = this.socket;
+    socket.write(chunk, this.afterWriteBound);
+    if (fromStaging && socket.writableLength > 0) {
+      this.nodeWrites.push(this.staging);
+      this.staging = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.staging.byteLength);
+    } else {
+      this.nodeWrites.push(null);
+    }
+  }
+
+  /** A Node write completed (in order): recycle its buffer, announce writable space. */
+  private afterWrite(error?: Error | null): void {
+    const held = this.nodeWrites.shift();
+    if (held != null && this.spare.length < 2 && held.byteLength === this.staging.byteLength) this.spare.push(held);
+    if (error || this.state !== "open") return;
+    this.writablePending = true;
+    this.schedule();
+  }
+
+  /** Moves `length` queued bytes (at most `rxAvailable`) into `out[0, length)`, or discards them when `out` is undefined. */
+  private take(out: Uint8Array | undefined, length: number): void {
     let filled = 0;
-    while (filled < out.byteLength) {
+    while (filled < length) {
       const chunk = this.rx[0]!;
-      const n = Math.min(chunk.byteLength - this.rxOffset, out.byteLength - filled);
-      out.set(chunk.subarray(this.rxOffset, this.rxOffset + n), filled);
+      const n = Math.min(chunk.byteLength - this.rxOffset, length - filled);
+      if (out !== undefined) chunk.copy(out, filled, this.rxOffset, this.rxOffset + n);
       filled += n;
       this.rxOffset += n;
       if (this.rxOffset === chunk.byteLength) {
@@ -487,6 +554,7 @@ export class TCP implements TcpSocket {
     if (this.state === "closed" || this.failure !== undefined) return;
     this.failure = error;
     this.writablePending = false;
+    this.staged = 0;
     this.socket.destroy();
     this.service();
   }

@@ -153,12 +153,14 @@ export interface IClientOptions {
   /** SNI name; default the host when it is a name. */
   servername?: string;
   // ours
-  /** Outbox ring size in bytes (queued + in-flight messages, encoded). Default 16384. */
+  /** Outbox ring size in bytes (queued + in-flight messages, encoded). Default 16384 (the Node entry: 131072). */
   outboxBytes?: number;
-  /** Outbox record slots (messages queued or in flight at once). Default 64. */
+  /** Outbox record slots (messages queued or in flight at once). Default 64 (the Node entry: 512). */
   outboxMessages?: number;
-  /** Outbound QoS 1/2 messages in flight at most. Default 32. */
+  /** Outbound QoS 1/2 messages in flight at most. Default 32 (the Node entry: see NODE_DEFAULTS in hosts/node/mqtt.ts). */
   maxInflight?: number;
+  /** Outbound QoS 2 messages in flight at most, within `maxInflight`. Default 16 (session option `maxInflightQos2`). */
+  maxInflightQos2?: number;
   /** Largest backoff ceiling, ms. Default 60000. */
   backoffMax?: number;
   /** A connection up this long (ms) resets the backoff. Default 10000. */
@@ -447,6 +449,7 @@ export class MqttClient extends EventEmitter {
       if (w.properties !== undefined) clientOptions.will.properties = propertiesIn(w.properties);
     }
     if (opts.maxInflight !== undefined) clientOptions.maxInflight = opts.maxInflight;
+    if (opts.maxInflightQos2 !== undefined) clientOptions.maxInflightQos2 = opts.maxInflightQos2;
     if (opts.backoffMax !== undefined) clientOptions.backoffMax = opts.backoffMax;
     if (opts.backoffResetAfter !== undefined) clientOptions.backoffResetAfter = opts.backoffResetAfter;
     if (opts.pingTimeout !== undefined) clientOptions.pingTimeout = opts.pingTimeout;

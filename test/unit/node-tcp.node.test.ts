@@ -8,7 +8,7 @@ import tls from "node:tls";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TCP, TLSSocket, DEFAULT_WRITE_HIGH_WATER_MARK, setTimer, clearTimer, now, device } from "../../hosts/node";
+import { TCP, TLSSocket, DEFAULT_WRITE_HIGH_WATER_MARK, MAX_STAGING, setTimer, clearTimer, now, device } from "../../hosts/node";
 import type { SocketError, SocketSpec, TcpSocket } from "../../modules/io/tcp-types";
 import { generatePki } from "../support/certs";
 import type { TestPki } from "../support/certs";
@@ -214,42 +214,131 @@ test("write throws beyond the writable count and sends nothing; type errors; num
   await server.close();
 });
 
-test("writes made in one turn are handed to the kernel as one writev (corked)", async (t) => {
-  const chunks: Buffer[] = [];
-  const server = await listen(net.createServer(), (s) => s.on("data", (c) => chunks.push(c)));
+/** Counts Node-level writes (`_write` / `_writev`) while `armed()`. */
+function countNodeWrites(armed: () => boolean): { calls: string[]; restore(): void } {
   const proto = net.Socket.prototype as unknown as Record<"_write" | "_writev", (...args: unknown[]) => unknown>;
   const originalWrite = proto._write;
   const originalWritev = proto._writev;
   const calls: string[] = [];
-  let armed = false;
   proto._write = function (this: unknown, ...args: unknown[]) {
-    if (armed) calls.push("write");
+    if (armed()) calls.push(`write:${(args[0] as Uint8Array).byteLength}`);
     return originalWrite.apply(this, args);
   };
   proto._writev = function (this: unknown, ...args: unknown[]) {
-    if (armed) calls.push(`writev:${(args[0] as unknown[]).length}`);
+    if (armed()) calls.push(`writev:${(args[0] as unknown[]).length}`);
     return originalWritev.apply(this, args);
   };
+  return {
+    calls,
+    restore() {
+      proto._write = originalWrite;
+      proto._writev = originalWritev;
+    },
+  };
+}
+
+test("writes made in one turn leave in one Node write; write() copies at once and counts staged bytes [ECMA-419 §9 write]", async (t) => {
+  const chunks: Buffer[] = [];
+  const server = await listen(net.createServer(), (s) => s.on("data", (c) => chunks.push(c)));
+  let armed = false;
+  const spy = countNodeWrites(() => armed);
   let socket: TCP | undefined;
+  const returned: number[] = [];
+  let first = 0;
   try {
     socket = new TCP({
       address: "127.0.0.1",
       port: server.port,
-      onWritable() {
+      onWritable(count) {
         if (this.target === "done") return;
         this.target = "done";
+        first = count;
         armed = true;
-        for (let i = 0; i < 5; i++) this.write(text(`part${i};`));
+        // One source buffer, overwritten after every write: write() must have copied it.
+        const source = new Uint8Array(6);
+        for (let i = 0; i < 5; i++) {
+          source.set(text(`part${i};`));
+          returned.push(this.write(source) as number);
+          source.fill(0x58);
+        }
+        this.format = "number";
+        returned.push(this.write(0x21) as number);
+        this.format = "buffer";
       },
     });
-    await waitUntil(() => Buffer.concat(chunks).length >= 30, 2000, "server did not receive 30 bytes");
+    await waitUntil(() => Buffer.concat(chunks).length >= 31, 2000, "server did not receive 31 bytes");
   } finally {
-    proto._write = originalWrite;
-    proto._writev = originalWritev;
+    spy.restore();
   }
-  t.deepEqual(calls, ["writev:5"], "one writev carrying the five writes");
-  t.equal(Buffer.concat(chunks).toString(), "part0;part1;part2;part3;part4;", "in order");
+  t.deepEqual(spy.calls, ["write:31"], "one Node write carrying the six writes of the turn");
+  t.equal(Buffer.concat(chunks).toString(), "part0;part1;part2;part3;part4;!", "in order, as they were when written");
+  t.deepEqual(returned, [first - 6, first - 12, first - 18, first - 24, first - 30, first - 31], "write returns the budget minus the bytes staged in the turn");
   socket?.close();
+  await server.close();
+});
+
+test("onWritable after a flush comes once per turn, never inside write(), and not before the flush", async (t) => {
+  const server = await listen(net.createServer(), (s) => s.on("data", () => {}));
+  const r = recorder();
+  let writes = 0;
+  let wroteInTurn = false;
+  const socket = new TCP({
+    address: "127.0.0.1",
+    port: server.port,
+    onWritable: r.wrap("writable", function (this: TcpSocket) {
+      if (writes >= 3) return;
+      writes += 1;
+      // Ten writes in one turn: one flush, so one onWritable afterwards.
+      for (let i = 0; i < 10; i++) this.write(text("0123456789"));
+      wroteInTurn = true;
+      t.equal(r.events.length, writes, "no callback ran inside the writes");
+    }),
+    onError: r.wrap("error"),
+  });
+  await waitUntil(() => writes === 3 && r.events.length === 4, 2000, "onWritable did not follow each flush", () => r.events.join(","));
+  await delay(30);
+  t.ok(wroteInTurn, "wrote");
+  t.notOk(r.reentered(), "no callback re-entered another");
+  t.deepEqual(
+    r.events,
+    [`writable:${DEFAULT_WRITE_HIGH_WATER_MARK}`, `writable:${DEFAULT_WRITE_HIGH_WATER_MARK}`, `writable:${DEFAULT_WRITE_HIGH_WATER_MARK}`, `writable:${DEFAULT_WRITE_HIGH_WATER_MARK}`],
+    "exactly one onWritable per flushed turn, with the whole budget free again",
+  );
+  socket.close();
+  await server.close();
+});
+
+test("a turn larger than the staging buffer (writeHighWaterMark above MAX_STAGING) arrives whole and in order", async (t) => {
+  let received = 0;
+  let ok = true;
+  const server = await listen(net.createServer(), (s) =>
+    s.on("data", (c: Buffer) => {
+      for (let i = 0; i < c.length; i++) if (c[i] !== (received + i) % 253) ok = false;
+      received += c.length;
+    }),
+  );
+  const total = 3 * MAX_STAGING + 1000;
+  const pattern = new Uint8Array(total);
+  for (let i = 0; i < total; i++) pattern[i] = i % 253;
+  const counts: number[] = [];
+  const socket = new TCP({
+    address: "127.0.0.1",
+    port: server.port,
+    writeHighWaterMark: 4 * MAX_STAGING,
+    onWritable(count) {
+      if (counts.length > 0) return;
+      counts.push(count);
+      // 40,000 + 2 * MAX_STAGING (one piece bigger than the staging buffer) + the rest.
+      const cuts = [0, 40000, 40000 + 2 * MAX_STAGING, total];
+      for (let i = 0; i + 1 < cuts.length; i++) counts.push(this.write(pattern.subarray(cuts[i], cuts[i + 1])) as number);
+    },
+  });
+  await waitUntil(() => received === total, 5000, "not everything arrived", () => `${received}/${total}`);
+  t.equal(counts[0], 4 * MAX_STAGING, "budget as configured");
+  t.ok(counts[1] <= counts[0] - 40000, `the count fell by at least the first piece (${counts[1]})`);
+  t.equal(counts.length, 4, "three writes accepted, none threw");
+  t.ok(ok, "every byte arrived once, in order");
+  socket.close();
   await server.close();
 });
 
