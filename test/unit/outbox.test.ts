@@ -685,3 +685,47 @@ test("a QoS 1 message that expires unsent is reported once by pollExpired", (t) 
   t.equal(ob.pollExpired(), 0, "only once");
   t.end();
 });
+
+test("packet id index: colliding ids (id and id + table size held at once) stay findable through any delete order", (t) => {
+  // 4 records: an 8-bucket id table. A long-lived record keeps its id while
+  // the id cycle moves on, so later ids land on occupied buckets.
+  let seed = 0x2545f491;
+  const random = (n: number): number => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const ob = make({ capacity: 4096, maxMessages: 4 });
+  const live = new Set<number>();
+  let checks = 0;
+  let mismatches = 0;
+  for (let round = 0; round < 3000; round++) {
+    if (live.size < 4 && (live.size === 0 || random(3) !== 0)) {
+      const id = ob.enqueue(pub("t", "x", 1), 4, T0, true);
+      live.add(id);
+      // Send it so a PUBACK can free it.
+      const slot = ob.peek(T0);
+      if (slot >= 0) ob.markSent(slot);
+    } else {
+      const ids = [...live];
+      const id = ids[random(ids.length)];
+      if (!ob.acknowledge(id, 4)) mismatches++;
+      live.delete(id);
+    }
+    // Every live id is found, a few absent ones are not.
+    for (const id of live) {
+      checks++;
+      if (!ob.has(id)) mismatches++;
+    }
+    for (let k = 0; k < 3; k++) {
+      const other = 1 + random(40);
+      if (!live.has(other)) {
+        checks++;
+        if (ob.has(other)) mismatches++;
+      }
+    }
+  }
+  t.equal(mismatches, 0, `${checks} lookups, all right`);
+  t.end();
+});
