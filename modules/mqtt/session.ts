@@ -305,6 +305,8 @@ export class Session {
   private readonly empty = new Uint8Array(0);
   /** `outbox.counters.expired` when expired ids were last taken (see drainExpired). */
   private expiredSeen = -1;
+  /** False while the last CONNACK set no limit that `refusal` checks (then it is skipped). */
+  private refusing = true;
   /** See `receiveMaximumExceeded`. */
   private rmExceeded = 0;
   /** Incremented on every write to `timers` (see `timerVersion`). */
@@ -338,7 +340,7 @@ export class Session {
     this.outbox = given instanceof Outbox ? given : new Outbox(given ?? {});
     this.pending = new PendingRequests(opts.maxPendingRequests);
     const pending = this.pending;
-    this.outbox.isIdInUse = (packetId: number) => pending.has(packetId);
+    this.outbox.isIdInUse = (packetId: number) => pending.count !== 0 && pending.has(packetId);
     this.info = {
       receiveMaximum: 65535,
       maximumQoS: 2,
@@ -1044,6 +1046,8 @@ export class Session {
         s = next;
       }
     }
+    // Whether this server's limits can refuse a stored PUBLISH at all (see `refusal`).
+    this.refusing = info.maximumQoS < 2 || !info.retainAvailable || info.maximumPacketSize < MAX_PACKET_SIZE;
     this.outAliases.reset(info.topicAliasMaximum);
     this.outbox.requeue(); // [MQTT-4.4.0-1]
     this.inflight = 0;
@@ -1268,7 +1272,8 @@ export class Session {
       } else {
         const worst = this.outAliases.limit > 0 ? length + ALIAS_GROWTH : length;
         if (worst > room && !first) return -1;
-        const refusal = info[5] !== this.version ? ErrorCode.UnsupportedProtocolVersion : this.refusal(buf, start, length, qos);
+        const refusal =
+          info[5] !== this.version ? ErrorCode.UnsupportedProtocolVersion : this.refusing ? this.refusal(buf, start, length, qos) : 0;
         if (refusal !== 0) {
           this.dropRecord(slot, qos, packetId, refusal);
           continue;
