@@ -869,7 +869,10 @@ export class Client {
    */
   private service(): void {
     if (this.servicing) {
+      // An API call from a callback: run another round, and until its flush
+      // nothing counts as written (QoS 0 callbacks, the drain before end).
       this.again = true;
+      this.txIdle = false;
       return;
     }
     this.servicing = true;

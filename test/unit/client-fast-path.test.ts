@@ -179,3 +179,32 @@ test("client fast path: a callback or bad options take the checked path", (t) =>
   t.throws(() => client.publish(TOPIC, ascii("ff")), (e: unknown) => (e as { code?: string }).code === "Closed" || (e as Error).name === "MqttError", "publish after end() throws Closed");
   t.end();
 });
+
+test("client: a QoS 0 publish from inside onMessage completes only after its bytes were written", (t) => {
+  const clock = new FakeClock();
+  const net = new FakeNet(4);
+  let client: Client | undefined = undefined;
+  const order: string[] = [];
+  client = new Client({
+    protocolVersion: 4,
+    socket: { io: net.TCP, host: "127.0.0.1", port: 1883 },
+    timer: clock.timer,
+    now: clock.now,
+    random: scriptedRandom(0.5),
+    onMessage: () => {
+      const before = net.last.writeSizes.length;
+      client!.publish("reply", ascii("pong"), { qos: 0 }, (error) => {
+        order.push(error === undefined ? "callback" : "callback with error");
+        order.push(net.last.writeSizes.length > before ? "after the write" : "BEFORE the write");
+      });
+    },
+  });
+  client.connect();
+  const socket = acceptConnect(net, false, 4);
+  socket.packets();
+  socket.deliver(wire({ type: 3, topic: "ping", payload: ascii("x"), qos: 0, retain: false, dup: false }));
+  t.deepEqual(order, ["callback", "after the write"], "the callback ran once the PUBLISH was handed to the socket");
+  t.deepEqual(payloads(socket.packets()), ["reply=pong"], "the reply is on the wire");
+  client.end({ force: true });
+  t.end();
+});
