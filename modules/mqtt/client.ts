@@ -537,7 +537,8 @@ export class Client {
       (payload as Uint8Array).length === this.repeatLength &&
       payload instanceof Uint8Array &&
       (options === undefined || (options.qos === 0 && options.retain !== true && options.properties === undefined)) &&
-      this.writable >= this.repeatTotal
+      this.writable >= this.repeatTotal &&
+      !this.session.packetEvents // may be switched on at any time (compat: a packetsend listener added)
     ) {
       // The same topic and payload length as the QoS 0 message written last
       // by the fast path, with nothing in between: its header and topic are

@@ -7,9 +7,9 @@
  */
 import test from "tape";
 import { bindHost } from "../../modules/mqtt/compat";
-import type { MqttClient } from "../../modules/mqtt/compat";
+import type { CompatHost, CompatPacket, MqttClient } from "../../modules/mqtt/compat";
 import type { ProtocolVersion, PublishPacket, UnsubscribePacket } from "../../modules/mqtt/codec/packets";
-import { FakeClock, FakeNet, acceptConnect, scriptedRandom, untilNewSocket, wire } from "./support/client-fakes";
+import { FakeClock, FakeNet, acceptConnect, ascii, scriptedRandom, untilNewSocket, wire } from "./support/client-fakes";
 
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -114,4 +114,24 @@ test("review: reconnect() while connected does not fail an in-flight QoS 1 publi
   t.deepEqual(outcomes, ["ok"], `the publish callback ran once, without error (got ${outcomes.map(String).join(", ")})`);
   t.ok(client.connected, "connected again");
   t.notOk(client.disconnected, "disconnected is false while connected");
+});
+
+test("review: a packetsend listener added after repeated QoS 0 publishes sees every later PUBLISH (the client's repeat path yields to packet events)", async (t) => {
+  const clock = new FakeClock();
+  const tcp = new FakeNet(4);
+  const host: CompatHost = { TCP: tcp.TCP, TLS: tcp.TCP, timer: clock.timer, now: clock.now, random: scriptedRandom(0.5) };
+  const { connect } = bindHost(host);
+  const client = connect("mqtt://h", { clientId: "pk" });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  const socket = acceptConnect(tcp, false, 4);
+  socket.packets();
+  client.publish("a/b", ascii("1111"));
+  client.publish("a/b", ascii("2222"));
+  const sent: string[] = [];
+  client.on("packetsend", (p: CompatPacket) => sent.push(p.cmd));
+  client.publish("a/b", ascii("3333"));
+  client.publish("a/b", ascii("4444"));
+  t.equal(socket.packets().filter((p) => p.type === 3).length, 4, "4 PUBLISH on the wire");
+  t.deepEqual(sent, ["publish", "publish"], "packetsend for the two written after the listener was added");
+  client.end(true);
 });
