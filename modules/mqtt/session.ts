@@ -302,6 +302,8 @@ export class Session {
   private clientIdInUse: string;
   /** Reused by publish(): the outbox copies the message, so no packet object per call. */
   private readonly scratch: PublishPacket;
+  /** Reused by the acknowledgement fast path of `receive` (never kept: handlers copy what they need). */
+  private readonly scratchAck: AckPacket = { type: 4, packetId: 0, reasonCode: 0 };
   private readonly empty = new Uint8Array(0);
   /** `outbox.counters.expired` when expired ids were last taken (see drainExpired). */
   private expiredSeen = -1;
@@ -471,8 +473,32 @@ export class Session {
     const st = this.st;
     if (st !== SessionState.Connected && st !== SessionState.Connecting) return;
     const decoder = this.decoder;
+    if (bytes[1] === 2 && st === SessionState.Connected && !this.packetEvents && decoder.exhausted) {
+      // Acknowledgement fast path: whole 4-byte PUBACK/PUBREC/PUBCOMP at the
+      // start of the chunk (packet id only: every 3.1.1 ack, a v5 Success
+      // without properties), handled without the decoder or a packet object.
+      // Exactly what the decoder accepts as such; anything else, including a
+      // wrong flag nibble or packet id 0, goes to the decoder, which reports it.
+      const n = bytes.length;
+      let start = 0;
+      const ack = this.scratchAck;
+      while (start + 4 <= n && bytes[start + 1] === 2) {
+        const b0 = bytes[start];
+        if (b0 !== 0x40 && b0 !== 0x50 && b0 !== 0x70) break;
+        const id = (bytes[start + 2] << 8) | bytes[start + 3];
+        if (id === 0) break;
+        start += 4;
+        ack.type = (b0 >> 4) as 4 | 5 | 7;
+        ack.packetId = id;
+        this.handle(ack);
+        if (this.st !== SessionState.Connected) return;
+      }
+      if (start === n) return;
+      if (start > 0) bytes = bytes.subarray(start);
+    }
     decoder.push(bytes);
-    while (this.st === SessionState.Connecting || this.st === SessionState.Connected) {
+    // Open (checked above) for the first packet; after each one, until a packet closes the session.
+    for (;;) {
       let packet: Packet | undefined;
       try {
         packet = decoder.next();
@@ -484,6 +510,7 @@ export class Session {
       if (this.packetEvents) this.emit({ type: "packetreceive", packet });
       this.handle(packet);
       if (decoder.exhausted) return; // the usual case: one whole packet per chunk
+      if (this.st !== SessionState.Connected && this.st !== SessionState.Connecting) return;
     }
   }
 

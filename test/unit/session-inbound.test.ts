@@ -6,7 +6,8 @@
 import test from "tape";
 import { ErrorCode } from "../../modules/mqtt/errors";
 import { Session, SessionState } from "../../modules/mqtt/session";
-import { ack, Link, text } from "../support/scripted-broker";
+import { ack, ascii, Link, text } from "../support/scripted-broker";
+import { encode } from "../../modules/mqtt/codec/encoder";
 
 function closedCode(link: Link): number | undefined {
   const closed = link.eventsOf("closed");
@@ -268,5 +269,75 @@ test("restoreInboundQos2Ids: a restored id suppresses the re-delivery", (t) => {
   t.deepEqual(link.session.inboundQos2Ids(), [10], "9 completed, 10 still held");
   link.connect(false);
   t.throws(() => link.session.restoreInboundQos2Ids([1]), TypeError, "not while connected");
+  t.end();
+});
+
+/** Bytes of a QoS 0 PUBLISH from the server. */
+function publishBytes(topic: string, payload: string, version: 4 | 5 = 4): number[] {
+  return [...encode({ type: 3, topic, payload: ascii(payload), qos: 0, retain: false, dup: false }, version)];
+}
+
+/** Bytes of a 4-byte acknowledgement (type 4/5/7, packet id only). */
+function ackBytes(type: 4 | 5 | 7, id: number): number[] {
+  return [type << 4, 2, id >> 8, id & 0xff];
+}
+
+test("acknowledgements in one chunk (the fast path), then a PUBLISH in the same chunk: all handled in order", (t) => {
+  for (const version of [4, 5] as const) {
+    const link = new Link({ session: { protocolVersion: version }, broker: { autoAck: false } });
+    link.connect();
+    const q1 = [1, 2, 3].map((i) => link.session.publish("t", `a${i}`, { qos: 1 }, link.now));
+    const q2 = link.session.publish("t", "b", { qos: 2 }, link.now);
+    link.flush();
+    const inbound = publishBytes("in/x", "hello", version);
+    const chunk = [...ackBytes(4, q1[0]), ...ackBytes(4, q1[1]), ...ackBytes(5, q2), ...ackBytes(4, q1[2]), ...inbound];
+    const events = link.receive(chunk);
+    t.deepEqual(
+      events.filter((e) => e.type === "published").map((e) => (e as { packetId: number }).packetId),
+      [q1[0], q1[1], q1[2]],
+      `v${version}: three PUBACKs completed their messages in order`,
+    );
+    t.deepEqual(link.messages(), ["hello"], `v${version}: the PUBLISH behind them delivered`);
+    t.deepEqual(link.flush(), [{ type: 6, packetId: q2, reasonCode: 0 }], `v${version}: PUBREL for the PUBREC`);
+    link.receive(ackBytes(7, q2));
+    t.equal(link.session.inflightCount, 0, `v${version}: nothing in flight after PUBCOMP`);
+    t.equal(link.session.state, SessionState.Connected, `v${version}: still connected`);
+  }
+  t.end();
+});
+
+test("acknowledgement fast path: what the decoder refuses is still refused", (t) => {
+  const cases: Array<[string, number[], number]> = [
+    ["PUBACK with reserved flags set", [0x42, 2, 0, 1], ErrorCode.MalformedPacket],
+    ["PUBACK with packet id 0", [0x40, 2, 0, 0], ErrorCode.ProtocolError],
+    ["PUBACK for an id not in flight", [0x40, 2, 0x12, 0x34], ErrorCode.ProtocolError],
+    ["PUBCOMP for a message not released", [0x70, 2, 0, 1], ErrorCode.ProtocolError],
+  ];
+  for (const [name, bytes, code] of cases) {
+    const link = new Link({ broker: { autoAck: false } });
+    link.connect();
+    link.session.publish("t", "x", { qos: 1 }, link.now); // id 1 in flight, waiting for PUBACK
+    link.flush();
+    const inbound = publishBytes("in/x", "never");
+    link.receive([...bytes, ...inbound]);
+    t.equal(closedCode(link), code, `${name}: closed with ${code}`);
+    t.deepEqual(link.messages(), [], `${name}: nothing after it is handled`);
+  }
+  t.end();
+});
+
+test("acknowledgement fast path: not taken while the decoder holds part of a packet", (t) => {
+  const link = new Link({ broker: { autoAck: false } });
+  link.connect();
+  const id = link.session.publish("t", "x", { qos: 1 }, link.now);
+  link.flush();
+  const inbound = publishBytes("in/abc", "payload");
+  // The PUBLISH arrives in two chunks; the second starts with bytes that look like an ack header.
+  const cut = 3;
+  link.receive(inbound.slice(0, cut));
+  link.receive([...inbound.slice(cut), ...ackBytes(4, id)]);
+  t.deepEqual(link.messages(), ["payload"], "the split PUBLISH is whole");
+  t.equal(link.eventsOf("published").length, 1, "the PUBACK behind it completed the message");
+  t.equal(link.session.state, SessionState.Connected);
   t.end();
 });
