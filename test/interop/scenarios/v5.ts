@@ -338,18 +338,20 @@ export async function subackFailures(t: Test, ctx: ScenarioContext, broker: Mosq
   await admin.endAsync();
 }
 
-/** In-flight QoS 1/2 count per the packets seen on one link: +1 per PUBLISH (QoS > 0) up, -1 per PUBACK/PUBCOMP down. */
-function inflightHighWater(frames: TapFrame[]): number {
-  let inflight = 0;
+/**
+ * Most QoS 1/2 PUBLISH packets unacknowledged at once on one link, counted
+ * on the wire: a PUBLISH (QoS > 0, a packet id counted once while open)
+ * going `publishDir`, its PUBACK/PUBCOMP coming back the other way.
+ */
+function unackedHighWater(frames: TapFrame[], publishDir: "up" | "down"): number {
   let high = 0;
   const open = new Set<number>();
   for (const f of frames) {
-    if (f.dir === "up" && f.cmd === "publish" && (f.packet?.qos ?? 0) > 0 && !open.has(f.packet!.messageId)) {
+    if (f.dir === publishDir && f.cmd === "publish" && (f.packet?.qos ?? 0) > 0) {
       open.add(f.packet!.messageId);
-      inflight += 1;
-      if (inflight > high) high = inflight;
-    } else if (f.dir === "down" && (f.cmd === "puback" || f.cmd === "pubcomp") && open.delete(f.packet?.messageId)) {
-      inflight -= 1;
+      if (open.size > high) high = open.size;
+    } else if (f.dir !== publishDir && (f.cmd === "puback" || f.cmd === "pubcomp")) {
+      open.delete(f.packet?.messageId);
     }
   }
   return high;
@@ -390,7 +392,7 @@ export async function receiveMaximum(t: Test, ctx: ScenarioContext, broker: Mosq
     await waitUntil(() => received.length >= 20, 5000, "all delivered", () => JSON.stringify(received.map((m) => m.payload)));
     await delay(200);
     t.deepEqual(done.filter((e) => e !== undefined), [], "every publish succeeded");
-    t.equal(inflightHighWater(tap.frames), 2, "never more than 2 unacknowledged on the wire");
+    t.equal(unackedHighWater(tap.frames, "up"), 2, "never more than 2 unacknowledged on the wire");
     const counts = countBy(received);
     t.equal(counts.size, 20, "all 20 delivered");
     t.deepEqual([...counts.values()].filter((c) => c !== 1), [], "each once");
@@ -400,21 +402,6 @@ export async function receiveMaximum(t: Test, ctx: ScenarioContext, broker: Mosq
     await tap.close();
     await proxy.close();
   }
-}
-
-/** Most QoS 1/2 PUBLISH packets the broker had sent to the client without its acknowledgement, counted on the wire. */
-function inboundHighWater(frames: TapFrame[]): number {
-  let high = 0;
-  const open = new Set<number>();
-  for (const f of frames) {
-    if (f.dir === "down" && f.cmd === "publish" && (f.packet?.qos ?? 0) > 0) {
-      open.add(f.packet!.messageId);
-      if (open.size > high) high = open.size;
-    } else if (f.dir === "up" && (f.cmd === "puback" || f.cmd === "pubcomp")) {
-      open.delete(f.packet?.messageId);
-    }
-  }
-  return high;
 }
 
 /**
@@ -468,7 +455,7 @@ export async function inboundBurst(t: Test, ctx: ScenarioContext): Promise<void>
     t.deepEqual([...counts.values()].filter((c) => c !== 1), [], "each once (QoS 1 duplicates would need a resend; none happened)");
     t.equal(closes, 0, "the subscriber stayed connected");
     t.deepEqual(errors, [], "no error reported");
-    t.comment(`most QoS 1/2 PUBLISH unacknowledged towards the subscriber (its Receive Maximum: 16): ${inboundHighWater(tap.frames)}`);
+    t.comment(`most QoS 1/2 PUBLISH unacknowledged towards the subscriber (its Receive Maximum: 16): ${unackedHighWater(tap.frames, "down")}`);
     await pub.endAsync();
     await sub.endAsync();
   } finally {
