@@ -559,43 +559,59 @@ export class Client {
     }
     this.checkOpen();
     const o = options ?? EMPTY_OPTIONS;
+    const qos = o.qos === undefined ? 0 : o.qos;
     let packetId = 0;
     let n = 0;
-    if (this.socketReady && this.socket !== undefined && (o.qos === undefined || o.qos === 0) && o.properties === undefined) {
-      // QoS 0 fast path: straight into the transmit buffer, behind what it
-      // holds, when the session has nothing waiting (see Session.publishNow).
+    if (this.socketReady && this.socket !== undefined && o.properties === undefined) {
+      // Fast path: straight into the transmit buffer, behind what it holds,
+      // when the session has nothing waiting (see Session.publishNow; QoS 1/2
+      // are stored in the outbox as sent). Anything else, including invalid
+      // arguments, goes through session.publish below.
       const idle = this.txStart === this.txEnd;
       if (idle) {
         this.txStart = 0;
         this.txEnd = 0;
       }
-      n = this.session.publishNow(topic, payload as Uint8Array, o.retain === true, this.tx, this.txEnd, this.clock());
-      if (n > 0 && idle && callback === undefined && !this.servicing && n <= this.writable) {
+      n = this.session.publishNow(topic, payload as Uint8Array, qos, o.retain === true, this.tx, this.txEnd, this.clock(), callback === undefined);
+      let view: Uint8Array | undefined = undefined;
+      if (n > 0 && qos !== 0) {
+        packetId = this.session.directId;
+        view = this.session.directView; // the bytes are in the outbox, not in tx
+        if (callback !== undefined) this.publishCallbacks.set(packetId, callback);
+      }
+      // A QoS 0 callback completes once its bytes are written: a service round does that.
+      if (n > 0 && idle && (callback === undefined || qos !== 0) && !this.servicing && n <= this.writable) {
         // Nothing else waits and the socket takes it all: write it now. A
         // service round would find nothing to do (no event, no lifecycle
         // change; the keep alive deadline only moved later, and the armed
         // timer re-arms when it fires).
-        this.writeHead(n);
-        if (o.retain !== true && this.socket !== undefined) {
+        if (view === undefined) this.writeHead(n);
+        else this.writeView(view, n);
+        if (qos === 0 && o.retain !== true && this.socket !== undefined) {
           this.repeatTopic = topic;
           this.repeatLength = (payload as Uint8Array).length;
           this.repeatTotal = n;
         } else {
-          this.repeatTopic = undefined; // tx[0..] holds a retained message now
+          this.repeatTopic = undefined; // tx[0..] holds a retained or QoS 1/2 message now
         }
         this.raise();
-        return 0;
+        return packetId;
       }
+      if (view !== undefined) this.tx.set(view, this.txEnd);
       this.txEnd += n;
     }
-    if (n === 0) packetId = this.session.publish(topic, payload, o, this.clock());
-    if (callback !== undefined) {
-      if (packetId > 0) this.publishCallbacks.set(packetId, callback);
-      else if (packetId === 0) this.qos0Callbacks.push(callback);
-      else {
-        const error = new MqttError(ErrorCode.NotConnected, "QoS 0 message discarded while offline (outbox qos0Offline policy)");
-        this.completions.push({ callback, error, result: undefined });
+    if (n === 0) {
+      packetId = this.session.publish(topic, payload, o, this.clock());
+      if (callback !== undefined) {
+        if (packetId > 0) this.publishCallbacks.set(packetId, callback);
+        else if (packetId === 0) this.qos0Callbacks.push(callback);
+        else {
+          const error = new MqttError(ErrorCode.NotConnected, "QoS 0 message discarded while offline (outbox qos0Offline policy)");
+          this.completions.push({ callback, error, result: undefined });
+        }
       }
+    } else if (callback !== undefined && qos === 0) {
+      this.qos0Callbacks.push(callback);
     }
     this.service();
     this.raise();
@@ -790,8 +806,22 @@ export class Client {
       if (got === undefined || got === 0) break;
       if (typeof got !== "number" || got > want) got = want;
       count -= got;
-      this.session.receive(got === want ? view : rx.subarray(0, got), this.clock());
-      this.service();
+      const session = this.session;
+      session.receive(got === want ? view : rx.subarray(0, got), this.clock());
+      // The common case of an acknowledgement of a message sent without a
+      // callback: nothing to send, no event, no new deadline, nothing of
+      // the client's own waiting (`end()` leaves Connected); a service round
+      // would do nothing.
+      if (
+        !session.settled(this.armedVersion) ||
+        this.state !== ClientState.Connected ||
+        this.servicing ||
+        this.txStart !== this.txEnd ||
+        this.qos0Callbacks.length !== 0 ||
+        this.completions.length !== 0
+      ) {
+        this.service();
+      }
     }
     if (this.hasPendingThrow) this.raise();
   }
@@ -918,6 +948,11 @@ export class Client {
     const tx = this.tx;
     let view = this.txHead;
     if (view.length !== n) view = this.txHead = n === tx.length ? tx : tx.subarray(0, n);
+    this.writeView(view, n);
+  }
+
+  /** Writes `view` (n bytes, all of it fits `writable`) while the transmit buffer holds nothing else. */
+  private writeView(view: Uint8Array, n: number): void {
     let left: number | undefined;
     try {
       left = this.socket!.write(view) as number | undefined;

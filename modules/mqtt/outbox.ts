@@ -112,6 +112,7 @@ const F_QOS = 0x03;
 const F_V5 = 0x04;
 const F_SENT = 0x08; // sent at least once: DUP on every later send [MQTT-3.3.1-1]
 const F_EXPIRY = 0x10; // has a Message Expiry deadline (v5, interval > 0)
+const F_QUIET = 0x20; // stored by enqueueSent(quiet): see `ackedQuiet` (not kept in snapshots)
 
 const DUP_BIT = 0x08; // in the PUBLISH fixed header's first byte
 
@@ -351,6 +352,45 @@ function topicFieldAt(buf: Uint8Array, off: number): number {
  * Re-entrancy: not re-entrant. `isIdInUse` is called from inside `enqueue`
  * and must not call back into the outbox.
  */
+/**
+ * Writes a PUBLISH without properties (over v5: property length 0) at
+ * dst[pos..]: fixed header byte `first`, Remaining Length `rl` (shortest
+ * form, as the codec writes it), the Topic Name from its UTF-8 bytes, the
+ * packet id (when QoS > 0, from `first`) and the payload. The caller has
+ * checked that it fits. Returns the end offset. Allocates nothing.
+ */
+export function writePublish(
+  dst: Uint8Array,
+  pos: number,
+  first: number,
+  rl: number,
+  topic: Uint8Array,
+  id: number,
+  v5: boolean,
+  payload: Uint8Array,
+): number {
+  dst[pos] = first;
+  let o = pos + 1;
+  while (rl > 0x7f) {
+    dst[o++] = (rl & 0x7f) | 0x80;
+    rl >>>= 7;
+  }
+  const t = topic.length;
+  dst[o] = rl;
+  dst[o + 1] = t >> 8;
+  dst[o + 2] = t & 0xff;
+  dst.set(topic, o + 3);
+  o += 3 + t;
+  if ((first & 0x06) !== 0) {
+    dst[o] = id >> 8;
+    dst[o + 1] = id & 0xff;
+    o += 2;
+  }
+  if (v5) dst[o++] = 0; // property length
+  dst.set(payload, o);
+  return o + payload.length;
+}
+
 export class Outbox {
   /** Ring size in bytes, fixed at construction. */
   readonly capacity: number;
@@ -399,6 +439,23 @@ export class Outbox {
   /** Entries of `idTable` not in their home bucket (see `idDelete`). */
   private idDisplaced = 0;
   private nextId: number;
+  /** Packet id of the record the last successful `enqueueSent` stored. */
+  sentId = 0;
+  /**
+   * Set by a successful `enqueueSent` that stored its record at the start
+   * of the ring: a view of exactly the record's bytes, which were then not
+   * written to `target`. Valid until the outbox next changes; read only.
+   * Undefined when the bytes went to `target`.
+   */
+  sentView: Uint8Array | undefined = undefined;
+  /** The last view of ring[0..n) handed out as `sentView` (reused while n stays the same). */
+  private ringHead: Uint8Array;
+  /**
+   * True when the record the last successful `acknowledge` moved on was
+   * stored with `enqueueSent(..., quiet = true)`: its owner asked for no
+   * completion report (the session then queues no "published" event).
+   */
+  ackedQuiet = false;
 
   private readonly pubrel: Uint8Array;
   private readonly scratch: PublishPacket;
@@ -439,6 +496,7 @@ export class Outbox {
     this.coalesce = options.coalesceQos0 === true;
 
     this.ring = new Uint8Array(capacity);
+    this.ringHead = this.ring;
     this.head = 0;
     this.tail = 0;
     this.ringRecords = 0;
@@ -625,7 +683,7 @@ export class Outbox {
       const written = encodeInto(s, version, this.ring, pos);
       if (written !== length) throw new Error(`outbox: encoder wrote ${written} bytes, announced ${length}`);
       this.cacheTopic(topic, pos);
-      const slot = this.store(pos, length, qos, version, id, hash);
+      const slot = this.store(pos, length, qos, version, id, hash, RecordState.Queued, 0);
       const interval = properties !== undefined ? properties.messageExpiryInterval : undefined;
       if (interval !== undefined && interval > 0) {
         const at = findExpiryOffset(this.ring, pos, pos + length, qos);
@@ -650,8 +708,7 @@ export class Outbox {
    */
   private enqueueCached(entry: number, payload: Uint8Array, qos: number, retain: unknown, version: ProtocolVersion, now: number, online: boolean): number {
     const bytes = this.topicBytes[entry];
-    const t = bytes.length;
-    let rl = (qos === 0 ? 2 : 4) + t + (version === 5 ? 1 : 0) + payload.length;
+    const rl = (qos === 0 ? 2 : 4) + bytes.length + (version === 5 ? 1 : 0) + payload.length;
     if (rl > REMAINING_LENGTH_MAX) throw new RangeError(`remaining length ${rl} exceeds 268,435,455 (MQTT 5.0 §2.1.4)`);
     const length = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
     if (qos === 0 && !online && this.qos0Discard) {
@@ -669,27 +726,62 @@ export class Outbox {
     // An empty ring with a free slot (the common case: earlier messages
     // went out and were acknowledged): `makeRoom` would answer 0.
     const pos = this.ringRecords === 0 && victim === NONE && this.freeTop !== NONE ? 0 : this.makeRoom(length, victim, now);
-    const ring = this.ring;
-    ring[pos] = 0x30 | (qos << 1) | (retain ? 0x01 : 0);
-    let o = pos + 1;
-    while (rl > 0x7f) {
-      ring[o++] = (rl & 0x7f) | 0x80;
-      rl >>>= 7;
-    }
-    ring[o] = rl;
-    ring[o + 1] = t >> 8;
-    ring[o + 2] = t & 0xff;
-    ring.set(bytes, o + 3);
-    o += 3 + t;
-    if (qos !== 0) {
-      ring[o] = id >> 8;
-      ring[o + 1] = id & 0xff;
-      o += 2;
-    }
-    if (version === 5) ring[o++] = 0; // property length
-    ring.set(payload, o);
-    this.store(pos, length, qos, version, id, hash);
+    writePublish(this.ring, pos, 0x30 | (qos << 1) | (retain ? 0x01 : 0), rl, bytes, id, version === 5, payload);
+    this.store(pos, length, qos, version, id, hash, RecordState.Queued, 0);
     return id;
+  }
+
+  /**
+   * The transmit fast path of a QoS 1/2 message (see Session.publishNow):
+   * when it can be stored without dropping anything, stores it as already
+   * sent (InFlight, DUP on any resend) and writes the same PUBLISH at
+   * target[offset..] (or leaves a view of it in `sentView`, see there);
+   * returns its length in bytes and leaves its packet id in `sentId`. Returns 0 and changes nothing when it cannot: `topic` not in
+   * the topic cache, a PUBLISH longer than `limit` bytes (e.g. the server's
+   * Maximum Packet Size), no room in the ring or `target` without dropping a
+   * record, no free slot or packet id, or a record already waiting to be
+   * sent (it would be overtaken). The caller then uses `enqueue`, which
+   * reports the reason. No properties (v5: property length 0), DUP clear.
+   * `quiet`: see `ackedQuiet`. Allocates nothing, except a new `sentView`
+   * when the length differs from the last one.
+   */
+  enqueueSent(
+    topic: string,
+    payload: Uint8Array,
+    qos: 1 | 2,
+    retain: boolean,
+    version: ProtocolVersion,
+    limit: number,
+    target: Uint8Array,
+    offset: number,
+    quiet: boolean,
+  ): number {
+    if (this.counters.queued !== 0) return 0;
+    const entry = this.topicEntry(topic);
+    if (entry < 0) return 0;
+    const bytes = this.topicBytes[entry];
+    const rl = 4 + bytes.length + (version === 5 ? 1 : 0) + payload.length;
+    const length = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
+    if (length > limit || length > target.length - offset || this.freeTop === NONE) return 0;
+    const pos = this.ringRecords === 0 ? (length <= this.capacity ? 0 : -1) : this.fit(length, this.head, false);
+    if (pos < 0) return 0;
+    const id = this.freeId();
+    if (id === 0) return 0;
+    const first = 0x30 | (qos << 1) | (retain ? 0x01 : 0);
+    writePublish(this.ring, pos, first, rl, bytes, id, version === 5, payload);
+    if (pos === 0) {
+      // The usual case of one message in flight at a time: no second copy.
+      let view = this.ringHead;
+      if (view.length !== length) view = this.ringHead = this.ring.subarray(0, length);
+      this.sentView = view;
+    } else {
+      this.sentView = undefined;
+      writePublish(target, offset, first, rl, bytes, id, version === 5, payload);
+    }
+    // F_SENT: DUP on a resend [MQTT-3.3.1-1].
+    this.store(pos, length, qos, version, id, 0, RecordState.InFlight, quiet ? F_SENT | F_QUIET : F_SENT);
+    this.sentId = id;
+    return length;
   }
 
   /** A free packet id for a QoS 1/2 record; MqttError OutboxFull when none is free. */
@@ -699,17 +791,22 @@ export class Outbox {
     return id;
   }
 
-  /** Takes a slot for the record just written at ring[pos..pos+length) and links it as the newest. Returns the slot. */
-  private store(pos: number, length: number, qos: number, version: ProtocolVersion, id: number, hash: number): number {
+  /**
+   * Takes a slot for the record just written at ring[pos..pos+length) and
+   * links it as the newest, in `state` (Queued, or InFlight for one sent at
+   * once) with `flags` added. Returns the slot.
+   */
+  private store(pos: number, length: number, qos: number, version: ProtocolVersion, id: number, hash: number, state: number, flags: number): number {
     const slot = this.freeTop;
     this.freeTop = this.recNext[slot];
-    this.recState[slot] = RecordState.Queued;
-    this.recFlags[slot] = qos | (version === 5 ? F_V5 : 0);
+    this.recState[slot] = state;
+    this.recFlags[slot] = qos | (version === 5 ? F_V5 : 0) | flags;
     this.recId[slot] = id;
     this.recOffset[slot] = pos;
     this.recLength[slot] = length;
-    // recExpiry is read only under F_EXPIRY, which the caller sets with it.
-    this.recTopicHash[slot] = hash;
+    // recExpiry is read only under F_EXPIRY, which the caller sets with it;
+    // recTopicHash only for QoS 0 (coalescing).
+    if (qos === 0) this.recTopicHash[slot] = hash;
     // link (newest)
     const newest = this.newest;
     this.recNext[slot] = NONE;
@@ -727,7 +824,8 @@ export class Outbox {
       this.nextId = id === 65535 ? 1 : id + 1;
     }
     const counters = this.counters;
-    counters.queued++;
+    if (state === RecordState.Queued) counters.queued++;
+    else counters.inflight++;
     const h = this.head;
     counters.bytesUsed = tail > h ? tail - h : this.capacity - h + tail;
     return slot;
@@ -886,6 +984,12 @@ export class Outbox {
     return this.recId[slot];
   }
 
+  /** True for a record stored by `enqueueSent(..., quiet = true)` (see `ackedQuiet`). */
+  quiet(slot: number): boolean {
+    this.check(slot);
+    return (this.recFlags[slot] & F_QUIET) !== 0;
+  }
+
   /** RecordState of the record in slot. */
   state(slot: number): number {
     this.check(slot);
@@ -933,10 +1037,16 @@ export class Outbox {
   acknowledge(packetId: number, type: 4 | 5 | 7): boolean {
     if (type !== 4 && type !== 5 && type !== 7)
       throw new RangeError("acknowledge type must be 4 (PUBACK), 5 (PUBREC) or 7 (PUBCOMP)");
-    const slot = this.lookup(packetId);
-    if (slot === NONE) return false;
+    // lookup(), with its usual answer (the id in its home bucket) first.
+    let slot = this.idTable[packetId & this.idMask];
+    if (slot === NONE || this.recId[slot] !== packetId) {
+      slot = this.lookup(packetId);
+      if (slot === NONE) return false;
+    }
     const st = this.recState[slot];
-    const qos = this.recFlags[slot] & F_QOS;
+    const flags = this.recFlags[slot];
+    const qos = flags & F_QOS;
+    this.ackedQuiet = (flags & F_QUIET) !== 0;
     if (type === 4) {
       if (qos !== 1 || st !== RecordState.InFlight) return false;
       this.release(slot);
@@ -1335,7 +1445,8 @@ export class Outbox {
     const inUse = this.isIdInUse;
     let id = this.nextId;
     for (let tries = 0; tries < 65535; tries++) {
-      if (this.lookup(id) === NONE && (inUse === undefined || !inUse(id))) return id;
+      // An empty home bucket: no record holds the id (the usual answer, without a lookup).
+      if ((this.idTable[id & this.idMask] === NONE || this.lookup(id) === NONE) && (inUse === undefined || !inUse(id))) return id;
       id = id === 65535 ? 1 : id + 1;
     }
     return 0;
@@ -1436,6 +1547,11 @@ export class Outbox {
   private lookup(packetId: number): number {
     if (!(packetId >= 1 && packetId <= 65535)) return NONE;
     const mask = this.idMask;
+    if (this.idDisplaced === 0) {
+      // Every entry sits in its home bucket.
+      const s = this.idTable[packetId & mask];
+      return s !== NONE && this.recId[s] === packetId ? s : NONE;
+    }
     for (let i = packetId & mask; ; i = (i + 1) & mask) {
       const s = this.idTable[i];
       if (s === NONE || this.recId[s] === packetId) return s;
@@ -1461,13 +1577,14 @@ export class Outbox {
     const mask = this.idMask;
     const table = this.idTable;
     let i = packetId & mask;
+    if (this.idDisplaced === 0) {
+      // Every entry sits in its home bucket: nothing to search or move.
+      if (table[i] !== NONE && this.recId[table[i]] === packetId) table[i] = NONE;
+      return;
+    }
     while (table[i] !== NONE && this.recId[table[i]] !== packetId) i = (i + 1) & mask;
     if (table[i] === NONE) return;
     if (i !== (packetId & mask)) this.idDisplaced--;
-    if (this.idDisplaced === 0) {
-      table[i] = NONE;
-      return;
-    }
     let j = i;
     for (;;) {
       j = (j + 1) & mask;

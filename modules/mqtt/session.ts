@@ -82,7 +82,7 @@ import type {
   UnsubscribePacket,
 } from "./codec/packets";
 import { ErrorCode, MqttError } from "./errors";
-import { Outbox, RecordState } from "./outbox";
+import { Outbox, RecordState, writePublish } from "./outbox";
 import { MAX_PACKET_SIZE, resolveOptions, toBytes } from "./session-options";
 import type { ResolvedOptions, SessionOptions, WillOptions } from "./session-options";
 import { HeldIds, PendingRequests, RequestKind } from "./session-tables";
@@ -324,6 +324,15 @@ export class Session {
    * every PUBLISH sent from the outbox is decoded again for its event).
    */
   packetEvents: boolean;
+  /** Packet id of the QoS 1/2 message the last successful `publishNow` wrote. */
+  directId = 0;
+  /**
+   * After a successful QoS 1/2 `publishNow`: undefined when the PUBLISH was
+   * written at target[offset..], else a view of its bytes in the outbox
+   * (then nothing was written to `target`), valid until the next call on
+   * the session; write or copy it at once.
+   */
+  directView: Uint8Array | undefined = undefined;
 
   /**
    * @param options see `SessionOptions`; every field has a default.
@@ -482,6 +491,7 @@ export class Session {
       const n = bytes.length;
       let start = 0;
       const ack = this.scratchAck;
+      const outbox = this.outbox;
       while (start + 4 <= n && bytes[start + 1] === 2) {
         const b0 = bytes[start];
         if (b0 !== 0x40 && b0 !== 0x50 && b0 !== 0x70) break;
@@ -490,6 +500,12 @@ export class Session {
         start += 4;
         ack.type = (b0 >> 4) as 4 | 5 | 7;
         ack.packetId = id;
+        if (b0 === 0x40 && id !== this.txRecordId && outbox.acknowledge(id, 4)) {
+          // onPuback, written out for the most frequent case.
+          this.inflight -= 1;
+          if (!outbox.ackedQuiet) this.emitPublished(ack, 1);
+          continue;
+        }
         this.handle(ack);
         if (this.st !== SessionState.Connected) return;
       }
@@ -626,51 +642,64 @@ export class Session {
   }
 
   /**
-   * The transmit fast path of a QoS 0 message, for a driver that owns the
-   * transmit buffer (the Client): when the message could go out at once,
-   * writes its PUBLISH at target[offset..] and returns its length; otherwise
-   * writes nothing and returns 0, and the caller uses `publish` (which
-   * queues it, or throws for invalid arguments).
+   * The transmit fast path, for a driver that owns the transmit buffer (the
+   * Client): when the message could go out at once, writes its PUBLISH at
+   * target[offset..] and returns its length; otherwise writes nothing,
+   * changes nothing and returns 0, and the caller uses `publish` (which
+   * queues it, or throws for invalid arguments or a full outbox).
    *
    * "At once" means: Connected, nothing waiting ahead of it (no control
    * packet, no packet partly handed out, no outbox record waiting), no topic
    * aliases in use, no packet events, `topic` in the outbox's topic cache
-   * (so it is a valid Topic Name), retain allowed by the server, and the
-   * packet fits `target`, the server's Maximum Packet Size and the outbox.
+   * (so it is a valid Topic Name), QoS and retain allowed by the server, and
+   * the packet fits `target`, the server's Maximum Packet Size and the
+   * outbox. QoS 1/2 also need room in the in-flight window
+   * [MQTT-4.9.0-2] (QoS 2: under `maxInflightQos2`) and in the outbox
+   * without dropping anything: the message is stored there as sent
+   * (InFlight; a resend after a reconnect carries DUP [MQTT-3.3.1-1]) and
+   * its packet id is left in `directId`; completion comes as for `publish`
+   * (a "published" event), or with `quiet` without any "published" event,
+   * success or failure (for an owner that has nobody to tell). The bytes are at target[offset..] unless
+   * `directView` says otherwise.
+   *
    * The bytes are what `publish` then `pollTransmit` would hand out (no
    * properties), with the same effect on the keep alive timer: the caller
    * must write them after anything it already holds, before calling
    * `pollTransmit` again.
    * @param now ms.
    */
-  publishNow(topic: string, payload: Uint8Array, retain: boolean, target: Uint8Array, offset: number, now: number): number {
+  publishNow(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, target: Uint8Array, offset: number, now: number, quiet = false): number {
     if (this.st !== SessionState.Connected || this.packetEvents || this.outAliases.limit !== 0) return 0;
     const tx = this.tx;
     const outbox = this.outbox;
     if (tx.active || tx.size > 0 || outbox.counters.queued !== 0) return 0;
     if (!(payload instanceof Uint8Array) || (retain && !this.info.retainAvailable)) return 0;
-    const bytes = outbox.cachedTopicBytes(topic);
-    if (bytes === undefined) return 0;
-    const t = bytes.length;
-    let rl = 2 + t + (this.v5 ? 1 : 0) + payload.length;
-    const total = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
-    if (total > target.length - offset || total > this.info.maximumPacketSize || total > outbox.capacity) return 0;
-    target[offset] = retain ? 0x31 : 0x30;
-    let o = offset + 1;
-    while (rl > 0x7f) {
-      target[o++] = (rl & 0x7f) | 0x80;
-      rl >>>= 7;
+    let total: number;
+    if (qos === 0) {
+      const bytes = outbox.cachedTopicBytes(topic);
+      if (bytes === undefined) return 0;
+      const rl = 2 + bytes.length + (this.v5 ? 1 : 0) + payload.length;
+      total = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
+      if (total > target.length - offset || total > this.info.maximumPacketSize || total > outbox.capacity) return 0;
+      writePublish(target, offset, retain ? 0x31 : 0x30, rl, bytes, 0, this.v5, payload);
+    } else {
+      if (qos !== 1 && qos !== 2) return 0;
+      if (qos > this.info.maximumQoS || this.inflight >= this.window) return 0;
+      if (qos === 2 && this.inflightQos2 >= this.opts.maxInflightQos2) return 0;
+      total = outbox.enqueueSent(topic, payload, qos, retain, this.version, this.info.maximumPacketSize, target, offset, quiet);
+      if (total === 0) return 0;
+      this.inflight += 1;
+      if (qos === 2) this.inflightQos2 += 1;
+      this.directId = outbox.sentId;
+      this.directView = outbox.sentView;
     }
-    target[o] = rl;
-    target[o + 1] = t >> 8;
-    target[o + 2] = t & 0xff;
-    target.set(bytes, o + 3);
-    o += 3 + t;
-    if (this.v5) target[o++] = 0; // property length
-    target.set(payload, o);
     this.now = now;
     this.lastSent = now;
-    this.refreshKeepalive();
+    // refreshKeepalive(), reduced to its usual case: a running keep alive
+    // deadline moves later (no PINGREQ outstanding; the clock never goes back).
+    const t = this.timers;
+    if (t[T_KEEPALIVE] !== Infinity) t[T_KEEPALIVE] = now + this.keepaliveMs;
+    else this.refreshKeepalive();
     return total;
   }
 
@@ -903,6 +932,26 @@ export class Session {
   }
 
   /**
+   * True when, after an input, the owner has nothing to do: no event to
+   * take, nothing for `pollTransmit` (see `hasTransmit`), and `timerVersion`
+   * still equals `version` (the owner's timer is still right). An owner may
+   * then skip its service round. One call instead of three on the path of
+   * every acknowledgement.
+   */
+  settled(version: number): boolean {
+    const tx = this.tx;
+    const counters = this.outbox.counters;
+    return (
+      this.eventHead === this.events.length &&
+      this.timersChanged === version &&
+      !tx.active &&
+      tx.size === 0 &&
+      (counters.queued === 0 || this.st !== SessionState.Connected) &&
+      counters.expired === this.expiredSeen
+    );
+  }
+
+  /**
    * The earliest deadline (absolute ms) at which `handleTimeout` must run,
    * or undefined when no timer is armed: the minimum over the fixed timer
    * table (connect, keep alive, ping).
@@ -1067,8 +1116,9 @@ export class Session {
         const st = outbox.state(s);
         if (st === RecordState.Released || st === RecordState.ReleaseQueued) {
           const packetId = outbox.packetId(s);
+          const quiet = outbox.quiet(s);
           outbox.remove(packetId);
-          this.emit({ type: "published", packetId, qos: 2, reasonCode: ErrorCode.PacketIdentifierNotFound });
+          if (!quiet) this.emit({ type: "published", packetId, qos: 2, reasonCode: ErrorCode.PacketIdentifierNotFound });
         }
         s = next;
       }
@@ -1135,7 +1185,7 @@ export class Session {
   private onPuback(p: AckPacket): void {
     if (!this.acknowledge(p, 4, "PUBACK")) return;
     this.inflight -= 1;
-    this.emitPublished(p, 1);
+    if (!this.outbox.ackedQuiet) this.emitPublished(p, 1);
   }
 
   private onPubrec(p: AckPacket): void {
@@ -1145,7 +1195,7 @@ export class Session {
       this.outbox.remove(p.packetId);
       this.inflight -= 1;
       this.inflightQos2 -= 1;
-      this.emitPublished(p, 2);
+      if (!this.outbox.ackedQuiet) this.emitPublished(p, 2);
       return;
     }
     this.queueAck(6, p.packetId, 0);
@@ -1162,7 +1212,7 @@ export class Session {
     if (!this.acknowledge(p, 7, "PUBCOMP")) return;
     this.inflight -= 1;
     this.inflightQos2 -= 1;
-    this.emitPublished(p, 2);
+    if (!this.outbox.ackedQuiet) this.emitPublished(p, 2);
   }
 
   private onSuback(p: SubackPacket): void {
@@ -1358,8 +1408,9 @@ export class Session {
       this.outbox.markSent(slot); // frees a QoS 0 record without sending it
       return;
     }
+    const quiet = this.outbox.quiet(slot);
     this.outbox.remove(packetId);
-    this.emit({ type: "published", packetId, qos: qos as 1 | 2, reasonCode });
+    if (!quiet) this.emit({ type: "published", packetId, qos: qos as 1 | 2, reasonCode });
   }
 
   /**

@@ -30,7 +30,8 @@
  *   (one "published" event with its id and QoS) or still in the outbox with
  *   its topic, payload and QoS; no "published" event for anything else.
  * - [inflight] inflightCount stays within 0..inflightWindow and, while
- *   connected, equals the outbox's in-flight records.
+ *   connected, equals the outbox's in-flight records; at most
+ *   maxInflightQos2 QoS 2 messages are between PUBLISH and PUBCOMP.
  * - [timer] after handleTimeout(now), pollTimeout() is undefined or later
  *   than now (an owner driving the timer never spins).
  * - [valid-output] every byte the session transmits decodes with our
@@ -63,7 +64,7 @@ import { Decoder } from "../../modules/mqtt/codec/decoder";
 import { encode, encodedLength } from "../../modules/mqtt/codec/encoder";
 import type { Packet, Properties, ProtocolVersion, PublishPacket, QoS, Subscription } from "../../modules/mqtt/codec/packets";
 import { ErrorCode, MqttError, errorName } from "../../modules/mqtt/errors";
-import { Outbox } from "../../modules/mqtt/outbox";
+import { Outbox, RecordState } from "../../modules/mqtt/outbox";
 import { Session, SessionState } from "../../modules/mqtt/session";
 import type { SessionEvent, SessionOptions } from "../../modules/mqtt/session";
 import { ScriptedBroker } from "../support/scripted-broker";
@@ -116,6 +117,7 @@ type ActionKind =
   | "toClient" // broker bytes -> session, perhaps mutated/reordered/split
   | "inject" // hostile or random server packets -> session
   | "publish"
+  | "burst" // several publishes in a row (mostly through publishNow while connected)
   | "subscribe"
   | "unsubscribe"
   | "advance" // time passes; handleTimeout at each deadline
@@ -183,6 +185,8 @@ interface Accepted {
   seq: number;
   /** Sent at least once (a resend must carry DUP). */
   sent: boolean;
+  /** Stored by publishNow(quiet): completes without a "published" event (it leaves the outbox). */
+  quiet: boolean;
 }
 
 /** Counters for the summary. */
@@ -192,6 +196,9 @@ const stats = {
   closedCodes: new Map<string, number>(),
   publishThrows: new Map<string, number>(),
   accepted: 0,
+  /** publishNow calls, and the QoS 1/2 messages it took (included in `accepted`). */
+  directTried: 0,
+  direct: 0,
   completed: 0,
   reconnects: 0,
   maxRing: 0,
@@ -262,6 +269,7 @@ class World {
   readonly txAliases = new Map<number, string>();
   /** This case's favourite topics. */
   readonly topics: string[];
+  readonly maxInflightQos2: number;
 
   constructor(input: SessionInput, seed: number, record: boolean) {
     this.session = new Session(input.options);
@@ -271,6 +279,7 @@ class World {
     this.broker = freshBroker(input.connack);
     this.transcript = record ? [`new Session(${show(input.options)})`] : undefined;
     this.ringInitial = input.options.txRingSize ?? 128;
+    this.maxInflightQos2 = input.options.maxInflightQos2 ?? 16;
     this.held = input.options.packetEvents === true ? new Set<number>() : undefined;
     this.txDecoder = sharedTxDecoder;
     this.newTxConnection();
@@ -335,6 +344,7 @@ class World {
       case "published": {
         const a = this.accepted.get(event.packetId);
         check(a !== undefined, "no-loss", () => `"published" for packet id ${event.packetId}, which no accepted QoS 1/2 message holds: ${show(event)}`);
+        check(!a.quiet, "no-loss", () => `"published" for packet id ${event.packetId}, a message publishNow stored quiet`);
         check(a.qos === event.qos, "no-loss", () => `"published" for id ${event.packetId} says QoS ${event.qos}, the message was QoS ${a.qos}`);
         this.accepted.delete(event.packetId);
         stats.completed++;
@@ -404,9 +414,12 @@ class World {
     const c = ob.counters;
     check(c.bytesUsed >= 0 && c.bytesUsed <= ob.capacity, "outbox-bounds", `outbox uses ${c.bytesUsed} bytes of ${ob.capacity}`);
     let records = 0;
+    let qos2Out = 0;
     const ids = new Set<number>();
     for (let slot = ob.first(); slot >= 0; slot = ob.next(slot)) {
       records++;
+      const st = ob.state(slot);
+      if (ob.qos(slot) === 2 && (st === RecordState.InFlight || st === RecordState.Released)) qos2Out++;
       check(records <= ob.maxMessages, "outbox-bounds", `more than maxMessages ${ob.maxMessages} records (or a cycle)`);
       const qos = ob.qos(slot);
       const id = ob.packetId(slot);
@@ -421,6 +434,12 @@ class World {
     check(records === c.queued + c.inflight, "outbox-bounds", `outbox holds ${records} records, counters say ${c.queued} queued + ${c.inflight} in flight`);
     // [no-loss]
     for (const [id, a] of this.accepted) {
+      if (a.quiet && a.sent && !ids.has(id)) {
+        // Completed without an event, as asked (an acknowledgement took it out of the outbox).
+        this.accepted.delete(id);
+        stats.completed++;
+        continue;
+      }
       check(ids.has(id), "no-loss", () => `accepted QoS ${a.qos} message id ${id} (topic ${JSON.stringify(a.topic)}) is neither completed nor in the outbox`);
       const slot = ob.find(id);
       check(ob.qos(slot) === a.qos, "no-loss", `outbox record ${id} has QoS ${ob.qos(slot)}, the message was QoS ${a.qos}`);
@@ -438,6 +457,7 @@ class World {
     check(s.inflightCount >= 0 && s.inflightCount <= s.inflightWindow, "inflight", `inflightCount ${s.inflightCount}, window ${s.inflightWindow}`);
     if (s.state === SessionState.Connected) {
       check(s.inflightCount === c.inflight, "inflight", `connected with inflightCount ${s.inflightCount} but ${c.inflight} outbox records in flight`);
+      check(qos2Out <= this.maxInflightQos2, "inflight", `${qos2Out} QoS 2 messages between PUBLISH and PUBCOMP, maxInflightQos2 ${this.maxInflightQos2}`);
     }
     // [memory]
     const tx = (s as unknown as { tx?: { ring?: Uint8Array } }).tx;
@@ -702,6 +722,9 @@ class World {
     if (rng.chance(0.03)) topic = rng.pick(["", "a/+", "#", 42, "a\u0000b"]);
     if (rng.chance(0.02)) payload = rng.pick([null, 7, { length: 1 }]);
     const before = { records: ob.counters.queued + ob.counters.inflight, bytes: ob.counters.bytesUsed, dropped: ob.counters.dropped };
+    // The fast path, mostly while connected (declining is checked too).
+    const tryDirect = rng.chance(s.state === SessionState.Connected ? 0.8 : 0.1);
+    if (options.properties === undefined && tryDirect && this.publishNow(rng, topic, payload, qos, options.retain === true)) return;
     let id: number;
     try {
       id = s.publish(topic as string, payload as Uint8Array, options as { qos?: QoS; retain?: boolean; properties?: Properties }, this.now);
@@ -721,12 +744,58 @@ class World {
       check(Number.isInteger(id) && id >= 1 && id <= 65535, "packet-ids", `publish() of QoS ${qos} returned ${id}`);
       check(!this.accepted.has(id), "packet-ids", `publish() returned id ${id}, still held by an unfinished QoS ${this.accepted.get(id)?.qos} message`);
       check(!this.pending.has(id), "packet-ids", `publish() returned id ${id}, held by a pending SUBSCRIBE/UNSUBSCRIBE`);
-      this.accepted.set(id, { qos, topic: topic as string, payload: (payload as Uint8Array).slice(), seq: ++this.seq, sent: false });
+      this.accepted.set(id, { qos, topic: topic as string, payload: (payload as Uint8Array).slice(), seq: ++this.seq, sent: false, quiet: false });
       stats.accepted++;
     } else {
       check(id === 0 || id === -1, "packet-ids", `publish() of QoS 0 returned ${id}`);
     }
     this.pump();
+  }
+
+  /**
+   * The owner's transmit fast path (as the Client uses it): publishNow into
+   * a random room; when it takes the message, its bytes go on the wire at
+   * once (nothing else is pending: every input drains pollTransmit). When it
+   * declines it must change nothing, and the caller goes on with publish().
+   * Returns true when the message was taken.
+   */
+  publishNow(rng: Rng, topic: unknown, payload: unknown, qos: unknown, retain: boolean): boolean {
+    const s = this.session;
+    const ob = this.outbox;
+    const quiet = rng.chance(0.5);
+    // Mostly a room that holds a message (the Client's transmit buffer), sometimes one that may not.
+    const buf = rng.chance(0.8) ? TX_BUFFERS[TX_BUFFERS.length - 1] : rng.pick(TX_BUFFERS);
+    const state = () => ({ c: { ...ob.counters }, inflight: s.inflightCount, id: s.directId });
+    const before = state();
+    let n: number;
+    try {
+      n = s.publishNow(topic as string, payload as Uint8Array, qos as QoS, retain, buf, 3, this.now, quiet);
+    } catch (e) {
+      throw new InvariantError("no-throw", `publishNow(${show(topic)}, qos ${show(qos)}) threw: ${stackOf(e)}`);
+    }
+    stats.directTried++;
+    if (n === 0) {
+      check(deepEqual(state(), before), "api-errors", () => `publishNow() declined but changed the session: ${show(before)} -> ${show(state())}`);
+      return false;
+    }
+    check(n > 0 && n <= buf.length - 3, "valid-output", `publishNow() returned ${n} for a ${buf.length - 3}-byte room`);
+    const view = qos === 0 ? undefined : s.directView;
+    check(view === undefined || view.length === n, "valid-output", `publishNow() returned ${n} with a view of ${view?.length} bytes`);
+    const bytes = view !== undefined ? view.slice() : buf.slice(3, 3 + n);
+    this.log(() => `publishNow(${show(topic)}, ${(payload as Uint8Array).length} bytes, qos ${show(qos)}, retain ${retain}, quiet ${quiet}) = ${n} bytes`);
+    if (qos === 1 || qos === 2) {
+      const id = s.directId;
+      check(Number.isInteger(id) && id >= 1 && id <= 65535, "packet-ids", `publishNow() of QoS ${qos} reported id ${id}`);
+      check(!this.accepted.has(id), "packet-ids", `publishNow() used id ${id}, still held by an unfinished QoS ${this.accepted.get(id)?.qos} message`);
+      check(!this.pending.has(id), "packet-ids", `publishNow() used id ${id}, held by a pending SUBSCRIBE/UNSUBSCRIBE`);
+      this.accepted.set(id, { qos, topic: topic as string, payload: (payload as Uint8Array).slice(), seq: ++this.seq, sent: false, quiet });
+      stats.accepted++;
+      stats.direct++;
+    }
+    this.toBrokerWire.push(bytes);
+    this.checkOutput(bytes);
+    this.pump();
+    return true;
   }
 
   request(rng: Rng, kind: 8 | 10): void {
@@ -869,6 +938,9 @@ function runInput(input: SessionInput, record = false): World {
         case "publish":
           world.publish(rng);
           break;
+        case "burst":
+          for (let i = rng.range(2, 8); i > 0; i--) world.publish(rng);
+          break;
         case "subscribe":
           world.request(rng, 8);
           break;
@@ -917,6 +989,7 @@ function randomOptions(rng: Rng): { options: SessionOptions; connack?: Propertie
       coalesceQos0: rng.chance(0.2),
     },
     maxInflight: rng.pick([1, 2, 5, 32]),
+    maxInflightQos2: rng.pick([1, 2, 16]),
     maxPendingRequests: rng.pick([1, 2, 8]),
     maximumPacketSize: rng.pick([16384, 16384, 512, 64]),
     receiveMaximum: rng.pick([1, 2, 16]),
@@ -949,6 +1022,7 @@ const WEIGHTS: ReadonlyArray<[ActionKind, number]> = [
   ["toBroker", 20],
   ["toClient", 20],
   ["publish", 16],
+  ["burst", 4],
   ["subscribe", 5],
   ["unsubscribe", 3],
   ["advance", 9],
@@ -1030,8 +1104,8 @@ function runCorpusInput(version: ProtocolVersion, chunks: Uint8Array[]): void {
     s.publish("a", new Uint8Array(SCENE.payloadA32), { qos: 0 }, world.now),
   ];
   check(ids.join(",") === "1,2,0,0", "packet-ids", `corpus scene: publish() returned ${ids.join(",")}, expected 1,2,0,0`);
-  world.accepted.set(1, { qos: 1, topic: "a", payload: enc("one"), seq: ++world.seq, sent: false });
-  world.accepted.set(2, { qos: 2, topic: "b", payload: enc("two"), seq: ++world.seq, sent: false });
+  world.accepted.set(1, { qos: 1, topic: "a", payload: enc("one"), seq: ++world.seq, sent: false, quiet: false });
+  world.accepted.set(2, { qos: 2, topic: "b", payload: enc("two"), seq: ++world.seq, sent: false, quiet: false });
   stats.accepted += 2;
   world.connect();
   let subscribed = false;
@@ -1115,7 +1189,7 @@ else runFuzzer<SessionInput>({
   summary() {
     const fmt = (m: Map<string, number>) => [...m.entries()].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ");
     return [
-      `actions ${stats.actions}, QoS 1/2 accepted ${stats.accepted}, completed ${stats.completed}, clean reconnects ${stats.reconnects}`,
+      `actions ${stats.actions}, QoS 1/2 accepted ${stats.accepted} (${stats.direct} by publishNow, which was tried ${stats.directTried} times), completed ${stats.completed}, clean reconnects ${stats.reconnects}`,
       `events: ${fmt(stats.events)}`,
       `closed with: ${fmt(stats.closedCodes)}`,
       `API throws: ${fmt(stats.publishThrows)}`,

@@ -38,7 +38,7 @@ for (const version of [4, 5] as ProtocolVersion[]) {
           link.session.publish(topic, payload, { qos: 0, retain }, link.now);
           link.run();
           const target = new Uint8Array(1024);
-          const n = link.session.publishNow(topic, payload, retain, target, 0, link.now);
+          const n = link.session.publishNow(topic, payload, 0, retain, target, 0, link.now);
           const expected = encode({ type: 3, topic, payload, qos: 0, retain, dup: false }, version);
           if (n === 0) continue; // not eligible (e.g. a topic too long for the cache): publish() is used instead
           compared++;
@@ -72,6 +72,100 @@ for (const version of [4, 5] as ProtocolVersion[]) {
     }
     t.equal(compared, TOPICS.length * 3 * 3, "every publish reached the broker");
     t.equal(mismatches, 0, "topic, payload and QoS intact whether the topic was cached or not");
+    t.end();
+  });
+}
+
+for (const version of [4, 5] as ProtocolVersion[]) {
+  const v = version === 5 ? "5.0" : "3.1.1";
+
+  test(`publishNow (QoS 1/2) stores the message as sent and writes the codec's bytes with its id, MQTT ${v}`, (t) => {
+    let compared = 0;
+    let mismatches = 0;
+    let viaView = 0;
+    let viaTarget = 0;
+    let eventsWrong = 0;
+    for (const topic of TOPICS) {
+      for (const size of SIZES) {
+        for (const qos of [1, 2] as QoS[]) {
+          for (const retain of [false, true]) {
+            const quiet = (size + (retain ? 1 : 0)) % 2 === 0;
+            const link = new Link({ session: { protocolVersion: version, outboundTopicAliases: false } });
+            link.connect();
+            const payload = payloadOf(size);
+            link.session.publish(topic, payload, { qos: 0 }, link.now); // puts the topic in the cache
+            link.run();
+            // Twice: the first record starts the empty ring (a view of it), the second does not (written to target).
+            const ids: number[] = [];
+            for (let k = 0; k < 2; k++) {
+              const target = new Uint8Array(1024);
+              const n = link.session.publishNow(topic, payload, qos, retain, target, 0, link.now, quiet);
+              if (n === 0) break; // not eligible (e.g. a topic too long for the cache)
+              const view = link.session.directView;
+              if (view === undefined) viaTarget++;
+              else viaView++;
+              const bytes = view ?? target.subarray(0, n);
+              const id = link.session.directId;
+              ids.push(id);
+              const expected = encode({ type: 3, topic, payload, qos, retain, dup: false, packetId: id }, version);
+              compared++;
+              if (bytes.length !== n || !same(bytes, expected)) mismatches++;
+              for (const p of link.broker.decode(bytes.slice())) link.broker.handle(p);
+            }
+            if (ids.length === 0) continue;
+            t.equal(link.session.outbox.counters.inflight, ids.length, `${topic.length}/${size}/${qos}: stored as in flight`);
+            link.run(); // the broker's acknowledgements (and for QoS 2, our PUBREL and its PUBCOMP)
+            const published = link.events.filter((e) => e.type === "published").map((e) => (e as { packetId: number }).packetId);
+            if (JSON.stringify(published) !== JSON.stringify(quiet ? [] : ids)) eventsWrong++;
+            if (link.session.outbox.counters.inflight !== 0 || link.session.inflightCount !== 0) eventsWrong++;
+          }
+        }
+      }
+    }
+    t.ok(compared >= 80, `${compared} packets went through the QoS 1/2 fast path`);
+    t.ok(viaView > 0 && viaTarget > 0, `both forms were used (${viaView} views of the ring, ${viaTarget} written to the target)`);
+    t.equal(mismatches, 0, "every fast-path packet equals the codec's, with the id publishNow reported");
+    t.equal(eventsWrong, 0, "every message completed; a 'published' event for each, none when quiet");
+    t.end();
+  });
+
+  test(`publishNow (QoS 1/2) declines, changing nothing, whenever the message could not go at once, MQTT ${v}`, (t) => {
+    const payload = payloadOf(8);
+    const topic = "bench/site-01/node-0042/temperature";
+    const cases: Array<{ name: string; options?: object; connack?: object; before?: (link: Link) => void; qos: QoS; topic?: string; events?: boolean }> = [
+      { name: "the topic not in the cache", qos: 1, topic: "not/cached/yet" },
+      { name: "the in-flight window full [MQTT-4.9.0-2]", options: { maxInflight: 1 }, qos: 1, before: (l) => void l.session.publishNow(topic, payload, 1, false, new Uint8Array(256), 0, l.now) },
+      { name: "maxInflightQos2 reached", options: { maxInflightQos2: 1 }, qos: 2, before: (l) => void l.session.publishNow(topic, payload, 2, false, new Uint8Array(256), 0, l.now) },
+      { name: "a record waiting to be sent", qos: 1, before: (l) => void l.session.publish(topic, payload, { qos: 1 }, l.now) },
+      { name: "packet events on", qos: 1, events: true },
+      { name: "QoS 3", qos: 3 as QoS },
+      { name: "a target too small", qos: 1, before: () => undefined },
+    ];
+    if (version === 5) {
+      cases.push({ name: "QoS above the server's Maximum QoS [MQTT-3.2.2-11]", connack: { maximumQoS: 1 }, qos: 2 });
+      cases.push({ name: "above the server's Maximum Packet Size [MQTT-3.2.2-15]", connack: { maximumPacketSize: 49 }, qos: 1 }); // the QoS 0 message (48 bytes) fits, the QoS 1 one (50) not
+    }
+    for (const c of cases) {
+      const link = new Link({
+        session: { protocolVersion: version, outboundTopicAliases: false, ...(c.options ?? {}) },
+        broker: c.connack !== undefined ? { connack: { properties: c.connack } } : {},
+      });
+      link.connect();
+      link.session.publish(topic, payload, { qos: 0 }, link.now);
+      link.run();
+      link.broker.options.autoAck = false;
+      c.before?.(link);
+      if (c.events === true) link.session.packetEvents = true;
+      const counters = JSON.stringify(link.session.outbox.counters);
+      const inflight = link.session.inflightCount;
+      const id = link.session.directId;
+      const target = new Uint8Array(c.name === "a target too small" ? 20 : 256);
+      const n = link.session.publishNow(c.topic ?? topic, payload, c.qos, false, target, 0, link.now);
+      t.equal(n, 0, `${c.name}: declined`);
+      t.equal(JSON.stringify(link.session.outbox.counters), counters, `${c.name}: outbox unchanged`);
+      t.equal(link.session.inflightCount, inflight, `${c.name}: in-flight count unchanged`);
+      t.equal(link.session.directId, id, `${c.name}: no id reported`);
+    }
     t.end();
   });
 }
