@@ -807,13 +807,13 @@ export class Client {
       if (typeof got !== "number" || got > want) got = want;
       count -= got;
       const session = this.session;
-      session.receive(got === want ? view : rx.subarray(0, got), this.clock());
-      // The common case of an acknowledgement of a message sent without a
-      // callback: nothing to send, no event, no new deadline, nothing of
-      // the client's own waiting (`end()` leaves Connected); a service round
-      // would do nothing.
+      // True in the common case of an acknowledgement of a message sent
+      // without a callback: nothing to send, no event. With no new deadline
+      // and nothing of the client's own waiting (`end()` leaves Connected),
+      // a service round would do nothing.
       if (
-        !session.settled(this.armedVersion) ||
+        !session.receive(got === want ? view : rx.subarray(0, got), this.clock()) ||
+        session.timerVersion !== this.armedVersion ||
         this.state !== ClientState.Connected ||
         this.servicing ||
         this.txStart !== this.txEnd ||

@@ -1512,7 +1512,11 @@ export class Outbox {
     if (st === RecordState.Queued || st === RecordState.ReleaseQueued) counters.queued--;
     else counters.inflight--;
     const id = this.recId[slot];
-    if (id !== 0) this.idDelete(id);
+    if (id !== 0) {
+      // idDelete(), with its usual case (no entry displaced: the id sits in its home bucket) first.
+      if (this.idDisplaced === 0) this.idTable[id & this.idMask] = NONE;
+      else this.idDelete(id);
+    }
     if (this.ringRecords === 1 && this.recOffset[slot] >= 0) {
       // The last record with bytes (the common case of a record sent at
       // once): `dropBytes` reduced to what it does then.

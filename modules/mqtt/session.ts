@@ -475,12 +475,18 @@ export class Session {
    * Message payloads handed out in events are views into `bytes` or into the
    * decoder's staging buffer, valid until the next `receive()`; `bytes` must
    * not be modified until then.
+   *
+   * Returns true when the input left the owner nothing to do (no event,
+   * nothing for `pollTransmit`, no timer change: see `settled`); it says so
+   * only where that is cheap to know (a chunk of acknowledgements, e.g.
+   * PUBACKs of messages published quiet) and answers false otherwise, which
+   * is always safe to assume.
    * @param now ms.
    */
-  receive(bytes: Uint8Array, now: number): void {
+  receive(bytes: Uint8Array, now: number): boolean {
     this.now = now;
     const st = this.st;
-    if (st !== SessionState.Connected && st !== SessionState.Connecting) return;
+    if (st !== SessionState.Connected && st !== SessionState.Connecting) return false;
     const decoder = this.decoder;
     if (bytes[1] === 2 && st === SessionState.Connected && !this.packetEvents && decoder.exhausted) {
       // Acknowledgement fast path: whole 4-byte PUBACK/PUBREC/PUBCOMP at the
@@ -498,18 +504,22 @@ export class Session {
         const id = (bytes[start + 2] << 8) | bytes[start + 3];
         if (id === 0) break;
         start += 4;
-        ack.type = (b0 >> 4) as 4 | 5 | 7;
-        ack.packetId = id;
         if (b0 === 0x40 && id !== this.txRecordId && outbox.acknowledge(id, 4)) {
           // onPuback, written out for the most frequent case.
           this.inflight -= 1;
-          if (!outbox.ackedQuiet) this.emitPublished(ack, 1);
+          if (!outbox.ackedQuiet) {
+            ack.type = 4;
+            ack.packetId = id;
+            this.emitPublished(ack, 1);
+          }
           continue;
         }
+        ack.type = (b0 >> 4) as 4 | 5 | 7;
+        ack.packetId = id;
         this.handle(ack);
-        if (this.st !== SessionState.Connected) return;
+        if (this.st !== SessionState.Connected) return false;
       }
-      if (start === n) return;
+      if (start === n) return this.settled(this.timersChanged);
       if (start > 0) bytes = bytes.subarray(start);
     }
     decoder.push(bytes);
@@ -520,13 +530,13 @@ export class Session {
         packet = decoder.next();
       } catch (e) {
         this.fail(e instanceof MqttError ? e : new MqttError(ErrorCode.MalformedPacket, String(e), "remote"), true);
-        return;
+        return false;
       }
-      if (packet === undefined) return;
+      if (packet === undefined) return false;
       if (this.packetEvents) this.emit({ type: "packetreceive", packet });
       this.handle(packet);
-      if (decoder.exhausted) return; // the usual case: one whole packet per chunk
-      if (this.st !== SessionState.Connected && this.st !== SessionState.Connecting) return;
+      if (decoder.exhausted) return false; // the usual case: one whole packet per chunk
+      if (this.st !== SessionState.Connected && this.st !== SessionState.Connecting) return false;
     }
   }
 

@@ -75,7 +75,7 @@ test("callbacks never run inside session.receive; a publish from onMessage leave
   session.receive = (bytes: Uint8Array, now: number) => {
     inside = true;
     try {
-      receive(bytes, now);
+      return receive(bytes, now);
     } finally {
       inside = false;
     }
