@@ -79,14 +79,15 @@ export interface SessionOptions {
    */
   maxInflight?: number;
   /**
-   * Outbound QoS 2 messages in flight at most, within `maxInflight`
-   * (1..65535, default 16): from their PUBLISH until their PUBCOMP, a PUBREL
-   * sent again after a reconnect included. Mosquitto 2.0.x at its default
-   * `max_inflight_messages 20` holds each incoming QoS 2 message until its
-   * PUBREL and silently drops (while still acknowledging) any QoS 1/2
-   * PUBLISH that arrives while it holds 20; over MQTT 3.1.1 nothing tells
-   * the client (docs/interop.md). 16 keeps below that with a margin; raise
-   * it for brokers that take more.
+   * Outbound QoS 2 messages the server may hold at once, within
+   * `maxInflight` (1..65535, default 16): from their PUBLISH until we send
+   * their PUBREL (it leaves before any later PUBLISH, so the server has
+   * released the message by then; the window still counts it until its
+   * PUBCOMP). Mosquitto 2.0.x at its default `max_inflight_messages 20`
+   * holds each incoming QoS 2 message until its PUBREL and silently drops
+   * (while still acknowledging) any QoS 1/2 PUBLISH that arrives while it
+   * holds 20; over MQTT 3.1.1 nothing tells the client (docs/interop.md).
+   * 16 keeps below that with a margin; raise it for brokers that take more.
    */
   maxInflightQos2?: number;
   /**

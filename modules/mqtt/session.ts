@@ -288,7 +288,7 @@ export class Session {
   private keepaliveMs: number;
   /** Outbound QoS 1/2 messages sent on this connection and not completed. */
   private inflight = 0;
-  /** Outbound QoS 2 messages between PUBLISH (or a PUBREL sent again) and PUBCOMP on this connection (at most `maxInflightQos2` PUBLISH). */
+  /** Outbound QoS 2 messages between PUBLISH and PUBREC on this connection (at most `maxInflightQos2`; see onPubrec). */
   private inflightQos2 = 0;
   /** min(maxInflight, server Receive Maximum) for this connection. */
   private window: number;
@@ -1208,6 +1208,11 @@ export class Session {
       if (!this.outbox.ackedQuiet) this.emitPublished(p, 2);
       return;
     }
+    // The PUBREL is queued ahead of any later PUBLISH (control packets go
+    // first), and TCP keeps that order: the broker has released the message
+    // before it reads our next PUBLISH, so it no longer counts against
+    // `maxInflightQos2` (it stays in the window until its PUBCOMP).
+    this.inflightQos2 -= 1;
     this.queueAck(6, p.packetId, 0);
   }
 
@@ -1221,7 +1226,6 @@ export class Session {
   private onPubcomp(p: AckPacket): void {
     if (!this.acknowledge(p, 7, "PUBCOMP")) return;
     this.inflight -= 1;
-    this.inflightQos2 -= 1;
     if (!this.outbox.ackedQuiet) this.emitPublished(p, 2);
   }
 
@@ -1391,12 +1395,12 @@ export class Session {
         if (qos > 0) this.txRecordId = packetId;
       }
       outbox.markSent(slot);
-      // A PUBREL sent again after a reconnect is never held back, but counts
-      // until its PUBCOMP, in the window and among QoS 2 in flight (the
-      // broker holds the message until that PUBREL).
+      // A PUBREL sent again after a reconnect is never held back, and counts
+      // in the window until its PUBCOMP; not among QoS 2 in flight (the
+      // broker releases the message on that PUBREL, before any later PUBLISH).
       if (qos > 0) {
         this.inflight += 1;
-        if (qos === 2) this.inflightQos2 += 1;
+        if (qos === 2 && !releasing) this.inflightQos2 += 1;
       }
       if (!tx.active) this.packetDone();
       return pos;

@@ -31,7 +31,7 @@
  *   its topic, payload and QoS; no "published" event for anything else.
  * - [inflight] inflightCount stays within 0..inflightWindow and, while
  *   connected, equals the outbox's in-flight records; at most
- *   maxInflightQos2 QoS 2 messages are between PUBLISH and PUBCOMP.
+ *   maxInflightQos2 QoS 2 messages await their PUBREC.
  * - [timer] after handleTimeout(now), pollTimeout() is undefined or later
  *   than now (an owner driving the timer never spins).
  * - [valid-output] every byte the session transmits decodes with our
@@ -419,7 +419,7 @@ class World {
     for (let slot = ob.first(); slot >= 0; slot = ob.next(slot)) {
       records++;
       const st = ob.state(slot);
-      if (ob.qos(slot) === 2 && (st === RecordState.InFlight || st === RecordState.Released)) qos2Out++;
+      if (ob.qos(slot) === 2 && st === RecordState.InFlight) qos2Out++;
       check(records <= ob.maxMessages, "outbox-bounds", `more than maxMessages ${ob.maxMessages} records (or a cycle)`);
       const qos = ob.qos(slot);
       const id = ob.packetId(slot);
@@ -457,7 +457,7 @@ class World {
     check(s.inflightCount >= 0 && s.inflightCount <= s.inflightWindow, "inflight", `inflightCount ${s.inflightCount}, window ${s.inflightWindow}`);
     if (s.state === SessionState.Connected) {
       check(s.inflightCount === c.inflight, "inflight", `connected with inflightCount ${s.inflightCount} but ${c.inflight} outbox records in flight`);
-      check(qos2Out <= this.maxInflightQos2, "inflight", `${qos2Out} QoS 2 messages between PUBLISH and PUBCOMP, maxInflightQos2 ${this.maxInflightQos2}`);
+      check(qos2Out <= this.maxInflightQos2, "inflight", `${qos2Out} QoS 2 messages await their PUBREC, maxInflightQos2 ${this.maxInflightQos2}`);
     }
     // [memory]
     const tx = (s as unknown as { tx?: { ring?: Uint8Array } }).tx;
