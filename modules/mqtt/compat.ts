@@ -159,7 +159,7 @@ export interface IClientOptions {
   outboxMessages?: number;
   /** Outbound QoS 1/2 messages in flight at most. Default 32 (the Node entry: see NODE_DEFAULTS in hosts/node/mqtt.ts). */
   maxInflight?: number;
-  /** Outbound QoS 2 messages in flight at most, within `maxInflight`. Default 16 (session option `maxInflightQos2`). */
+  /** Outbound QoS 2 messages the broker may hold at once (PUBLISH until our PUBREL), within `maxInflight`. Default 16 (session option `maxInflightQos2`). */
   maxInflightQos2?: number;
   /** Largest backoff ceiling, ms. Default 60000. */
   backoffMax?: number;
