@@ -839,7 +839,8 @@ export class Session {
    * `properties.authenticationMethod` defaults to the one sent in CONNECT.
    * @throws TypeError over MQTT 3.1.1 or without an authentication method;
    *   RangeError for another reason code (0x00 Success is sent only by the
-   *   server); MqttError NotConnected unless Connecting or Connected.
+   *   server); MqttError NotConnected unless Connecting or Connected, and
+   *   for 0x19 unless Connected (re-authentication follows CONNACK).
    */
   auth(now: number, reasonCode: number, properties?: Properties): void {
     this.now = now;
@@ -847,6 +848,9 @@ export class Session {
     if (!this.isOpen()) throw new MqttError(ErrorCode.NotConnected, "AUTH needs a connection");
     if (reasonCode !== 0x18 && reasonCode !== 0x19) {
       throw new RangeError(`a client AUTH reason code is 0x18 or 0x19 (MQTT 5.0 §3.15.2.1), got ${reasonCode}`);
+    }
+    if (reasonCode === 0x19 && this.st !== SessionState.Connected) {
+      throw new MqttError(ErrorCode.NotConnected, "re-authentication (AUTH 0x19) starts only after CONNACK (MQTT 5.0 §4.12.1)");
     }
     const method = properties?.authenticationMethod ?? this.opts.authenticationMethod;
     if (method === undefined) throw new TypeError("AUTH needs an Authentication Method [MQTT-3.15.2-1]");
@@ -1271,6 +1275,12 @@ export class Session {
       this.protocolError("a server never sends DISCONNECT in MQTT 3.1.1 (§3.14)");
       return;
     }
+    if (this.st === SessionState.Connecting && p.reasonCode < 0x80) {
+      // A refusal (>= 0x80) is reported with its reason below; a "normal"
+      // DISCONNECT would pass a failed connect off as a clean close.
+      this.protocolError(`DISCONNECT (reason 0x${p.reasonCode.toString(16)}) before CONNACK [MQTT-3.14.0-1]`);
+      return;
+    }
     this.emit({ type: "disconnect", packet: p });
     this.resetConnection();
     if (p.reasonCode >= 0x80) {
@@ -1293,6 +1303,12 @@ export class Session {
     }
     if (this.opts.authenticationMethod === undefined) {
       this.protocolError("AUTH from the server, but CONNECT carried no Authentication Method (MQTT 5.0 §4.12)");
+      return;
+    }
+    // A server sends Continue (0x18), or Success (0x00) to end a
+    // re-authentication; the initial one ends with CONNACK (MQTT 5.0 §3.15.2.1, §4.12).
+    if (p.reasonCode === 0x19 || (p.reasonCode === 0x00 && this.st === SessionState.Connecting)) {
+      this.protocolError(`AUTH with reason 0x${p.reasonCode.toString(16)} from the server${p.reasonCode === 0 ? " before CONNACK" : ""} (MQTT 5.0 §3.15.2.1)`);
       return;
     }
     this.emit({ type: "auth", packet: p });

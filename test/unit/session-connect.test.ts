@@ -384,6 +384,42 @@ test("AUTH from a server when CONNECT had no authentication method is a protocol
   t.end();
 });
 
+test("enhanced authentication: AUTH 0x19 from the server, or 0x00 before CONNACK, is a protocol error; auth(0x19) waits for CONNACK", (t) => {
+  const options = { protocolVersion: 5 as const, properties: { authenticationMethod: "M" } };
+  const reauth = new Link({ session: options, broker: { autoConnack: false } });
+  reauth.connect();
+  t.throws(
+    () => reauth.session.auth(reauth.now, 0x19),
+    (e: unknown) => e instanceof MqttError && e.code === ErrorCode.NotConnected && /4\.12\.1/.test(e.message),
+    "auth(0x19) before CONNACK throws NotConnected (MQTT 5.0 §4.12.1)",
+  );
+  t.doesNotThrow(() => reauth.session.auth(reauth.now, 0x18), "auth(0x18) (continue) is fine while connecting");
+  reauth.broker.send({ type: 2, sessionPresent: false, reasonCode: 0, properties: { authenticationMethod: "M" } });
+  reauth.run();
+  t.equal(reauth.session.state, SessionState.Connected);
+  t.doesNotThrow(() => reauth.session.auth(reauth.now, 0x19), "auth(0x19) after CONNACK starts a re-authentication");
+  reauth.run();
+  t.equal(reauth.broker.last(15)?.reasonCode, 0x19, "the AUTH went out");
+  reauth.broker.send({ type: 15, reasonCode: 0x00, properties: { authenticationMethod: "M" } });
+  reauth.run();
+  t.equal(reauth.session.state, SessionState.Connected, "AUTH Success ends the re-authentication");
+  t.equal(reauth.eventsOf("auth").length, 1, "and is handed to the owner");
+
+  for (const [code, connected] of [
+    [0x19, true],
+    [0x19, false],
+    [0x00, false],
+  ] as const) {
+    const link = new Link({ session: options, broker: { autoConnack: connected } });
+    link.connect();
+    link.broker.send({ type: 15, reasonCode: code, properties: { authenticationMethod: "M" } });
+    link.run();
+    t.equal(closedError(link)?.code, ErrorCode.ProtocolError, `AUTH 0x${code.toString(16)} from the server ${connected ? "after" : "before"} CONNACK: ProtocolError`);
+    t.equal(link.eventsOf("auth").length, 0, "not handed to the owner");
+  }
+  t.end();
+});
+
 test("auth() is v5 only and needs a connection", (t) => {
   t.throws(() => new Session().auth(0, 0x18, { authenticationMethod: "X" }), TypeError);
   const s = new Session({ protocolVersion: 5, properties: { authenticationMethod: "X" } });

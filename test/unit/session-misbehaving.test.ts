@@ -47,6 +47,12 @@ const CASES: readonly Case[] = [
     act: (l) => l.broker.send({ type: 3, topic: "t", payload: new Uint8Array(1), qos: 0, retain: false, dup: false }),
   },
   { name: "PINGRESP before CONNACK", code: ErrorCode.ProtocolError, beforeConnack: true, act: (l) => l.broker.send({ type: 13 }) },
+  {
+    name: "DISCONNECT with a success reason before CONNACK [MQTT-3.14.0-1]",
+    code: ErrorCode.ProtocolError,
+    beforeConnack: true,
+    act: (l) => l.broker.send({ type: 14, reasonCode: 0x00 }),
+  },
   { name: "a second CONNACK", code: ErrorCode.ProtocolError, act: (l) => l.broker.send({ type: 2, sessionPresent: false, reasonCode: 0 }) },
   {
     name: "SUBACK with the wrong number of reason codes",
