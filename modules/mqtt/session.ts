@@ -669,8 +669,8 @@ export class Session {
    * (InFlight; a resend after a reconnect carries DUP [MQTT-3.3.1-1]) and
    * its packet id is left in `directId`; completion comes as for `publish`
    * (a "published" event), or with `quiet` without any "published" event,
-   * success or failure (for an owner that has nobody to tell). The bytes are at target[offset..] unless
-   * `directView` says otherwise.
+   * success or failure (for an owner that has nobody to tell). The bytes
+   * are at target[offset..] unless `directView` says otherwise.
    *
    * The bytes are what `publish` then `pollTransmit` would hand out (no
    * properties), with the same effect on the keep alive timer: the caller
@@ -1215,7 +1215,11 @@ export class Session {
     // The PUBREL is queued ahead of any later PUBLISH (control packets go
     // first), and TCP keeps that order: the broker has released the message
     // before it reads our next PUBLISH, so it no longer counts against
-    // `maxInflightQos2` (it stays in the window until its PUBCOMP).
+    // `maxInflightQos2` (it stays in the window until its PUBCOMP). If the
+    // connection drops first, the PUBREL is sent again after the reconnect
+    // ahead of any PUBLISH sent again: records leave in order, and a server
+    // acknowledges in order [MQTT-4.6.0-2] [MQTT-4.6.0-3], so no record older
+    // than this one still waits for its PUBACK or PUBREC.
     this.inflightQos2 -= 1;
     this.queueAck(6, p.packetId, 0);
   }
