@@ -1218,8 +1218,9 @@ export class Session {
     // `maxInflightQos2` (it stays in the window until its PUBCOMP). If the
     // connection drops first, the PUBREL is sent again after the reconnect
     // ahead of any PUBLISH sent again: records leave in order, and a server
-    // acknowledges in order [MQTT-4.6.0-2] [MQTT-4.6.0-3], so no record older
-    // than this one still waits for its PUBACK or PUBREC.
+    // that acknowledges in the order it received (Mosquitto does; §4.6 asks
+    // it of receivers in [MQTT-4.6.0-2] and [MQTT-4.6.0-3]) leaves no record
+    // older than this one waiting for its PUBACK or PUBREC.
     this.inflightQos2 -= 1;
     this.queueAck(6, p.packetId, 0);
   }
