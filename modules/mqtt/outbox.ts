@@ -736,8 +736,9 @@ export class Outbox {
    * when it can be stored without dropping anything, stores it as already
    * sent (InFlight, DUP on any resend) and writes the same PUBLISH at
    * target[offset..] (or leaves a view of it in `sentView`, see there);
-   * returns its length in bytes and leaves its packet id in `sentId`. Returns 0 and changes nothing when it cannot: `topic` not in
-   * the topic cache, a PUBLISH longer than `limit` bytes (e.g. the server's
+   * returns its length in bytes and leaves its packet id in `sentId`.
+   * Returns 0 and changes nothing when it cannot: `topic` not in the topic
+   * cache, a PUBLISH longer than `limit` bytes (e.g. the server's
    * Maximum Packet Size), no room in the ring or `target` without dropping a
    * record, no free slot or packet id, or a record already waiting to be
    * sent (it would be overtaken). The caller then uses `enqueue`, which
