@@ -1637,7 +1637,8 @@ export class Session {
     t[T_KEEPALIVE] = next;
     // A deadline that only moved later needs no new timer (an owner keeps an
     // earlier one, which re-arms when it fires): the common case on a send.
-    if (next < previous || previous === Infinity) this.timersChanged++;
+    // No deadline before or after (keep alive 0, a PINGREQ outstanding) is no change either.
+    if (next !== previous && (next < previous || previous === Infinity)) this.timersChanged++;
   }
 
   /** How long to wait for PINGRESP: pingTimeout, never more than the keep alive. */

@@ -169,3 +169,28 @@ for (const version of [4, 5] as ProtocolVersion[]) {
     t.end();
   });
 }
+
+test("publishNow moves the timer version only when a deadline changes (keep alive 0: never)", (t) => {
+  const payload = payloadOf(8);
+  for (const keepalive of [0, 30]) {
+    const link = new Link({ session: { keepalive } });
+    link.connect();
+    link.session.publish("a/b", payload, { qos: 0 }, link.now);
+    link.run();
+    const before = link.session.timerVersion;
+    let sent = 0;
+    for (let i = 0; i < 5; i++) {
+      link.clock.now += 1000;
+      for (const qos of [0, 1] as QoS[]) {
+        const n = link.session.publishNow("a/b", payload, qos, false, new Uint8Array(256), 0, link.now, true);
+        if (n > 0) sent++;
+        const id = link.session.directId;
+        if (qos === 1) link.receive([0x40, 0x02, id >> 8, id & 0xff]); // its PUBACK
+      }
+    }
+    t.equal(sent, 10, `keep alive ${keepalive}: all ten went through publishNow`);
+    t.equal(link.session.outbox.counters.inflight, 0, "every QoS 1 message acknowledged");
+    t.equal(link.session.timerVersion, before, `keep alive ${keepalive}: the timer version did not move (the deadline ${keepalive === 0 ? "stays unset" : "only moved later"})`);
+  }
+  t.end();
+});
