@@ -587,12 +587,13 @@ export class Client {
         // timer re-arms when it fires).
         if (view === undefined) this.writeHead(n);
         else this.writeView(view, n);
-        if (qos === 0 && o.retain !== true && this.socket !== undefined) {
+        // Not with topic aliases: the next one must not repeat this one's mapping.
+        if (qos === 0 && o.retain !== true && this.socket !== undefined && !this.session.aliasing) {
           this.repeatTopic = topic;
           this.repeatLength = (payload as Uint8Array).length;
           this.repeatTotal = n;
         } else {
-          this.repeatTopic = undefined; // tx[0..] holds a retained or QoS 1/2 message now
+          this.repeatTopic = undefined; // tx[0..] holds a retained, QoS 1/2 or aliased message now
         }
         this.raise();
         return packetId;

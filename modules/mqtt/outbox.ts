@@ -442,13 +442,14 @@ export class Outbox {
   /** Packet id of the record the last successful `enqueueSent` stored. */
   sentId = 0;
   /**
-   * Set by a successful `enqueueSent` that stored its record at the start
-   * of the ring: a view of exactly the record's bytes, which were then not
-   * written to `target`. Valid until the outbox next changes; read only.
-   * Undefined when the bytes went to `target`.
+   * When that record starts the ring: a view of exactly its bytes (kept and
+   * reused while the length stays the same), valid until the outbox next
+   * changes; read only. Else undefined.
    */
   sentView: Uint8Array | undefined = undefined;
-  /** The last view of ring[0..n) handed out as `sentView` (reused while n stays the same). */
+  /** UTF-8 bytes of that record's Topic Name (owned by the topic cache: read only, valid until the next enqueue). */
+  sentTopic: Uint8Array;
+  /** The last view handed out as `sentView`. */
   private ringHead: Uint8Array;
   /**
    * True when the record the last successful `acknowledge` moved on was
@@ -527,6 +528,7 @@ export class Outbox {
     this.pubrel[0] = 0x62; // PUBREL, flags 0010 [MQTT-3.6.1-1]
     this.pubrel[1] = 0x02; // remaining length 2: v5 may omit reason code 0 and properties (MQTT 5.0 §3.6.2.1)
     this.empty = new Uint8Array(0);
+    this.sentTopic = this.empty;
     this.scratch = {
       type: 3,
       topic: "",
@@ -732,56 +734,47 @@ export class Outbox {
   }
 
   /**
-   * The transmit fast path of a QoS 1/2 message (see Session.publishNow):
-   * when it can be stored without dropping anything, stores it as already
-   * sent (InFlight, DUP on any resend) and writes the same PUBLISH at
-   * target[offset..] (or leaves a view of it in `sentView`, see there);
-   * returns its length in bytes and leaves its packet id in `sentId`.
-   * Returns 0 and changes nothing when it cannot: `topic` not in the topic
-   * cache, a PUBLISH longer than `limit` bytes (e.g. the server's
-   * Maximum Packet Size), no room in the ring or `target` without dropping a
-   * record, no free slot or packet id, or a record already waiting to be
-   * sent (it would be overtaken). The caller then uses `enqueue`, which
-   * reports the reason. No properties (v5: property length 0), DUP clear.
-   * `quiet`: see `ackedQuiet`. Allocates nothing, except a new `sentView`
-   * when the length differs from the last one.
+   * The store of the transmit fast path for QoS 1/2 (see Session.publishNow):
+   * when the message can be stored without dropping anything, stores it as
+   * already sent (InFlight, DUP on any resend) and returns its length in
+   * bytes; `sentId`, `sentTopic` and `sentView` then describe it (the
+   * caller writes it out: from `sentView` when set, else from its own
+   * encoding of the same bytes). Returns 0 and changes
+   * nothing when it cannot: `topic` not in the topic cache, a PUBLISH longer
+   * than `limit` bytes (e.g. the server's Maximum Packet Size, or the
+   * caller's room), no room in the ring without dropping a record, no free
+   * slot or packet id, or a record already waiting to be sent (it would be
+   * overtaken). The caller then uses `enqueue`, which reports the reason. No
+   * properties (v5: property length 0), DUP clear. `quiet`: see
+   * `ackedQuiet`. Allocates nothing, except a new `sentView` when the
+   * length differs from the last one.
    */
-  enqueueSent(
-    topic: string,
-    payload: Uint8Array,
-    qos: 1 | 2,
-    retain: boolean,
-    version: ProtocolVersion,
-    limit: number,
-    target: Uint8Array,
-    offset: number,
-    quiet: boolean,
-  ): number {
+  enqueueSent(topic: string, payload: Uint8Array, qos: 1 | 2, retain: boolean, version: ProtocolVersion, limit: number, quiet: boolean): number {
     if (this.counters.queued !== 0) return 0;
     const entry = this.topicEntry(topic);
     if (entry < 0) return 0;
     const bytes = this.topicBytes[entry];
     const rl = 4 + bytes.length + (version === 5 ? 1 : 0) + payload.length;
     const length = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
-    if (length > limit || length > target.length - offset || this.freeTop === NONE) return 0;
+    if (length > limit || this.freeTop === NONE) return 0;
     const pos = this.ringRecords === 0 ? (length <= this.capacity ? 0 : -1) : this.fit(length, this.head, false);
     if (pos < 0) return 0;
     const id = this.freeId();
     if (id === 0) return 0;
-    const first = 0x30 | (qos << 1) | (retain ? 0x01 : 0);
-    writePublish(this.ring, pos, first, rl, bytes, id, version === 5, payload);
+    writePublish(this.ring, pos, 0x30 | (qos << 1) | (retain ? 0x01 : 0), rl, bytes, id, version === 5, payload);
+    // F_SENT: DUP on a resend [MQTT-3.3.1-1].
+    this.store(pos, length, qos, version, id, 0, RecordState.InFlight, quiet ? F_SENT | F_QUIET : F_SENT);
+    this.sentId = id;
+    this.sentTopic = bytes;
     if (pos === 0) {
-      // The usual case of one message in flight at a time: no second copy.
+      // The usual case of one message in flight at a time: the caller can
+      // write the record from the ring (one copy of the message, not two).
       let view = this.ringHead;
       if (view.length !== length) view = this.ringHead = this.ring.subarray(0, length);
       this.sentView = view;
     } else {
       this.sentView = undefined;
-      writePublish(target, offset, first, rl, bytes, id, version === 5, payload);
     }
-    // F_SENT: DUP on a resend [MQTT-3.3.1-1].
-    this.store(pos, length, qos, version, id, 0, RecordState.InFlight, quiet ? F_SENT | F_QUIET : F_SENT);
-    this.sentId = id;
     return length;
   }
 

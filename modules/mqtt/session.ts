@@ -381,6 +381,11 @@ export class Session {
     encodedLength(this.connectPacket(), this.version);
   }
 
+  /** True while outbound topic aliases are in use on this connection (v5, the server allows some). */
+  get aliasing(): boolean {
+    return this.outAliases.limit !== 0;
+  }
+
   /** A `SessionState` value. */
   get state(): SessionStateValue {
     return this.st;
@@ -659,9 +664,9 @@ export class Session {
    * queues it, or throws for invalid arguments or a full outbox).
    *
    * "At once" means: Connected, nothing waiting ahead of it (no control
-   * packet, no packet partly handed out, no outbox record waiting), no topic
-   * aliases in use, no packet events, `topic` in the outbox's topic cache
-   * (so it is a valid Topic Name), QoS and retain allowed by the server, and
+   * packet, no packet partly handed out, no outbox record waiting), no
+   * packet events, `topic` in the outbox's topic cache (so it is a valid
+   * Topic Name), QoS and retain allowed by the server, and
    * the packet fits `target`, the server's Maximum Packet Size and the
    * outbox. QoS 1/2 also need room in the in-flight window
    * [MQTT-4.9.0-2] (QoS 2: under `maxInflightQos2`) and in the outbox
@@ -673,35 +678,50 @@ export class Session {
    * are at target[offset..] unless `directView` says otherwise.
    *
    * The bytes are what `publish` then `pollTransmit` would hand out (no
-   * properties), with the same effect on the keep alive timer: the caller
-   * must write them after anything it already holds, before calling
-   * `pollTransmit` again.
+   * properties other than a Topic Alias, assigned as the transmit path
+   * would while outbound aliases are in use), with the same effect on the
+   * keep alive timer and the alias table: the caller must write them after
+   * anything it already holds, before calling `pollTransmit` again.
    * @param now ms.
    */
   publishNow(topic: string, payload: Uint8Array, qos: QoS, retain: boolean, target: Uint8Array, offset: number, now: number, quiet = false): number {
-    if (this.st !== SessionState.Connected || this.packetEvents || this.outAliases.limit !== 0) return 0;
+    if (this.st !== SessionState.Connected || this.packetEvents) return 0;
     const tx = this.tx;
     const outbox = this.outbox;
     if (tx.active || tx.size > 0 || outbox.counters.queued !== 0) return 0;
     if (!(payload instanceof Uint8Array) || (retain && !this.info.retainAvailable)) return 0;
+    if (qos !== 0) {
+      if ((qos !== 1 && qos !== 2) || qos > this.info.maximumQoS || this.inflight >= this.window) return 0;
+      if (qos === 2 && this.inflightQos2 >= this.opts.maxInflightQos2) return 0;
+    }
+    const first = 0x30 | (qos << 1) | (retain ? 0x01 : 0);
+    const room = target.length - offset;
+    const limit = this.info.maximumPacketSize;
     let total: number;
-    if (qos === 0) {
+    if (this.outAliases.limit !== 0) {
+      total = this.publishNowAliased(topic, payload, qos, first, target, offset, quiet);
+      if (total === 0) return 0;
+    } else if (qos === 0) {
       const bytes = outbox.cachedTopicBytes(topic);
       if (bytes === undefined) return 0;
       const rl = 2 + bytes.length + (this.v5 ? 1 : 0) + payload.length;
       total = 1 + (rl < 0x80 ? 1 : rl < 0x4000 ? 2 : rl < 0x200000 ? 3 : 4) + rl;
-      if (total > target.length - offset || total > this.info.maximumPacketSize || total > outbox.capacity) return 0;
-      writePublish(target, offset, retain ? 0x31 : 0x30, rl, bytes, 0, this.v5, payload);
+      if (total > room || total > limit || total > outbox.capacity) return 0;
+      writePublish(target, offset, first, rl, bytes, 0, this.v5, payload);
     } else {
-      if (qos !== 1 && qos !== 2) return 0;
-      if (qos > this.info.maximumQoS || this.inflight >= this.window) return 0;
-      if (qos === 2 && this.inflightQos2 >= this.opts.maxInflightQos2) return 0;
-      total = outbox.enqueueSent(topic, payload, qos, retain, this.version, this.info.maximumPacketSize, target, offset, quiet);
+      total = outbox.enqueueSent(topic, payload, qos, retain, this.version, limit < room ? limit : room, quiet);
       if (total === 0) return 0;
+      this.directId = outbox.sentId;
+      const view = outbox.sentView;
+      this.directView = view; // when set, the owner writes the record from the ring
+      if (view === undefined) {
+        const topicBytes = outbox.sentTopic;
+        writePublish(target, offset, first, 4 + topicBytes.length + (this.v5 ? 1 : 0) + payload.length, topicBytes, this.directId, this.v5, payload);
+      }
+    }
+    if (qos !== 0) {
       this.inflight += 1;
       if (qos === 2) this.inflightQos2 += 1;
-      this.directId = outbox.sentId;
-      this.directView = outbox.sentView;
     }
     this.now = now;
     this.lastSent = now;
@@ -710,6 +730,70 @@ export class Session {
     const t = this.timers;
     if (t[T_KEEPALIVE] !== Infinity) t[T_KEEPALIVE] = now + this.keepaliveMs;
     else this.refreshKeepalive();
+    return total;
+  }
+
+  /**
+   * `publishNow` while outbound topic aliases are in use (v5): the same
+   * PUBLISH `segmentPublish` would send for the stored record (MQTT 5.0
+   * §3.3.2.3.4): the Topic Alias property with the Topic Name when the alias
+   * is new, with an empty one when the server knows it, or no alias when
+   * the aliased form would exceed the server's Maximum Packet Size. A QoS
+   * 1/2 message is stored first (without the alias, which ends with the
+   * connection), then the alias is assigned. Returns the length written at
+   * target[offset..], or 0 having changed nothing.
+   */
+  private publishNowAliased(topic: string, payload: Uint8Array, qos: QoS, first: number, target: Uint8Array, offset: number, quiet: boolean): number {
+    const outbox = this.outbox;
+    const bytes = outbox.cachedTopicBytes(topic);
+    if (bytes === undefined) return 0;
+    const t = bytes.length;
+    const idLength = qos === 0 ? 0 : 2;
+    const limit = this.info.maximumPacketSize;
+    const plainRl = 2 + t + idLength + 1 + payload.length;
+    const plainTotal = 1 + vbiLength(plainRl) + plainRl;
+    if (plainTotal > limit || plainTotal > outbox.capacity) return 0;
+    const aliases = this.outAliases;
+    const known = aliases.lookup(topic) !== 0;
+    const base = idLength + 1 + 3 + payload.length; // id, property length, Topic Alias (3 bytes), payload
+    let rl = known ? 2 + base : 2 + t + base;
+    let total = 1 + vbiLength(rl) + rl;
+    const aliased = total <= limit; // else unchanged [MQTT-3.2.2-15]
+    if (!aliased) {
+      rl = plainRl;
+      total = plainTotal;
+    }
+    if (total > target.length - offset) return 0;
+    let id = 0;
+    if (qos !== 0) {
+      if (outbox.enqueueSent(topic, payload, qos as 1 | 2, (first & 0x01) !== 0, this.version, limit, quiet) === 0) return 0;
+      id = this.directId = outbox.sentId;
+      this.directView = undefined;
+    }
+    if (!aliased) return writePublish(target, offset, first, rl, bytes, id, true, payload) - offset;
+    const alias = aliases.assign(topic);
+    target[offset] = first;
+    let o = writeVbi(rl, target, offset + 1);
+    if (aliases.newMapping) {
+      target[o] = t >> 8;
+      target[o + 1] = t & 0xff;
+      target.set(bytes, o + 2);
+      o += 2 + t;
+    } else {
+      target[o] = 0;
+      target[o + 1] = 0;
+      o += 2;
+    }
+    if (qos !== 0) {
+      target[o] = id >> 8;
+      target[o + 1] = id & 0xff;
+      o += 2;
+    }
+    target[o] = 3; // property length
+    target[o + 1] = 0x23; // Topic Alias
+    target[o + 2] = alias >> 8;
+    target[o + 3] = alias & 0xff;
+    target.set(payload, o + 4);
     return total;
   }
 

@@ -335,3 +335,92 @@ test("direct QoS 1: several acknowledgements in one read, and an ack split acros
   client.end({ force: true });
   t.end();
 });
+
+test("fast paths with outbound topic aliases (v5): the mapping once, then alias-only packets; resent whole after a reconnect", (t) => {
+  const clock = new FakeClock();
+  const net = new FakeNet(5);
+  const client = new Client({
+    protocolVersion: 5,
+    clean: false,
+    clientId: "aliases",
+    socket: { io: net.TCP, host: "127.0.0.1", port: 1883 },
+    timer: clock.timer,
+    now: clock.now,
+    random: scriptedRandom(0.5),
+  });
+  client.connect();
+  const connack = (s: FakeSocket, sessionPresent: boolean): void => {
+    s.open(65536);
+    s.packets();
+    s.deliver(wire({ type: 2, sessionPresent, reasonCode: 0, properties: { topicAliasMaximum: 4 } }, 5));
+  };
+  const socket = net.last;
+  connack(socket, false);
+  const ids: number[] = [];
+  for (let i = 0; i < 3; i++) client.publish(TOPIC, ascii(`q0-${i}`), { qos: 0 }); // the first puts the topic in the cache
+  for (let i = 0; i < 3; i++) ids.push(client.publish(TOPIC, ascii(`q1-${i}`), { qos: 1 }));
+  const sent = publishes(socket.packets());
+  t.deepEqual(
+    sent.map((p) => [p.topic, p.properties?.topicAlias, text(p.payload)]),
+    [
+      [TOPIC, 1, "q0-0"],
+      ["", 1, "q0-1"],
+      ["", 1, "q0-2"],
+      ["", 1, "q1-0"],
+      ["", 1, "q1-1"],
+      ["", 1, "q1-2"],
+    ],
+    "the topic goes once with its alias; every later message (QoS 0 and 1) carries only the alias",
+  );
+  t.ok(client.outbox.counters.inflight === 3, "the QoS 1 messages are stored (with their Topic Name)");
+  // Lost before the PUBACKs: a new connection starts with no aliases [MQTT-3.3.2-7].
+  socket.fail();
+  t.ok(untilNewSocket(clock, net) >= 0, "it reconnects");
+  connack(net.last, true);
+  const resent = publishes(net.last.packets());
+  t.deepEqual(
+    resent.map((p) => [p.topic, p.properties?.topicAlias, p.packetId, p.dup]),
+    [
+      [TOPIC, 1, ids[0], true],
+      ["", 1, ids[1], true],
+      ["", 1, ids[2], true],
+    ],
+    "resent with DUP: the mapping again first, then alias-only",
+  );
+  for (const id of ids) net.last.deliver(wire({ type: 4, packetId: id, reasonCode: 0 }, 5));
+  t.equal(client.outbox.counters.inflight, 0, "all acknowledged");
+  client.end({ force: true });
+  t.end();
+});
+
+test("fast paths with outbound topic aliases (v5): a repeated QoS 0 message never repeats a mapping", (t) => {
+  const clock = new FakeClock();
+  const net = new FakeNet(5);
+  const client = new Client({
+    protocolVersion: 5,
+    socket: { io: net.TCP, host: "127.0.0.1", port: 1883 },
+    timer: clock.timer,
+    now: clock.now,
+    random: scriptedRandom(0.5),
+  });
+  client.connect();
+  const socket = net.last;
+  socket.open(65536);
+  socket.packets();
+  socket.deliver(wire({ type: 2, sessionPresent: false, reasonCode: 0, properties: { topicAliasMaximum: 1 } }, 5));
+  client.publish("a/1", ascii("x"), { qos: 0 }); // cached, alias 1 -> a/1
+  client.publish("b/2", ascii("x"), { qos: 0 }); // cached, alias 1 -> b/2 (one alias only)
+  socket.packets();
+  for (let i = 0; i < 3; i++) client.publish("a/1", ascii(`r${i}`), { qos: 0 });
+  t.deepEqual(
+    publishes(socket.packets()).map((p) => [p.topic, p.properties?.topicAlias, text(p.payload)]),
+    [
+      ["a/1", 1, "r0"],
+      ["", 1, "r1"],
+      ["", 1, "r2"],
+    ],
+    "the mapping goes once, then alias-only, even for same-sized messages in a row",
+  );
+  client.end({ force: true });
+  t.end();
+});

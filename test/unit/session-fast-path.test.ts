@@ -194,3 +194,96 @@ test("publishNow moves the timer version only when a deadline changes (keep aliv
   }
   t.end();
 });
+
+test("publishNow with outbound topic aliases (v5) sends, byte for byte, what the transmit path sends for the same message", (t) => {
+  const topics = ["a", "bench/site-01/node-0042/temperature", "x".repeat(60), "t/4"];
+  let direct = 0;
+  let compared = 0;
+  let mismatches = 0;
+  let aliasOnly = 0;
+  let unknownAlias = 0;
+  for (const maximumPacketSize of [undefined, 48]) {
+    for (const seed of [1, 2, 3]) {
+      const properties = maximumPacketSize === undefined ? { topicAliasMaximum: 2 } : { topicAliasMaximum: 2, maximumPacketSize };
+      const make = () => new Link({ session: { protocolVersion: 5, maxInflight: 4 }, broker: { connack: { properties } } });
+      const a = make(); // publishNow first, as the client does
+      const b = make(); // always publish() + pollTransmit
+      a.connect();
+      b.connect();
+      for (const topic of topics) {
+        // Put every topic in both outbox topic caches the same way (QoS 0, sent at once).
+        for (const link of [a, b]) {
+          try {
+            link.session.publish(topic, payloadOf(1), { qos: 0 }, link.now);
+          } catch {
+            // too long for the server's limit: never cached, so never on the fast path
+          }
+          link.run();
+        }
+      }
+      let r = seed;
+      const next = (n: number) => {
+        r = (Math.imul(r, 1103515245) + 12345) & 0x7fffffff;
+        return (r >>> 12) % n; // the high bits: an LCG's low bits repeat quickly
+      };
+      for (let step = 0; step < 120; step++) {
+        const topic = topics[next(topics.length)];
+        const qos = next(3) as QoS;
+        const retain = next(5) === 0;
+        const payload = payloadOf(next(3) === 0 ? 0 : next(40));
+        const target = new Uint8Array(512);
+        const n = a.session.publishNow(topic, payload, qos, retain, target, 0, a.now, next(2) === 0);
+        let bytesA: Uint8Array;
+        if (n > 0) {
+          direct++;
+          const view = qos === 0 ? undefined : a.session.directView;
+          bytesA = (view ?? target.subarray(0, n)).slice();
+          for (const p of a.broker.decode(bytesA)) a.broker.handle(p);
+        } else {
+          let threw = false;
+          try {
+            a.session.publish(topic, payload, { qos, retain }, a.now);
+          } catch {
+            threw = true;
+          }
+          bytesA = threw ? new Uint8Array(0) : a.takeBytes();
+          for (const p of a.broker.decode(bytesA)) a.broker.handle(p);
+        }
+        let bytesB: Uint8Array;
+        try {
+          b.session.publish(topic, payload, { qos, retain }, b.now);
+          bytesB = b.takeBytes();
+        } catch {
+          bytesB = new Uint8Array(0);
+        }
+        for (const p of b.broker.decode(bytesB)) b.broker.handle(p);
+        compared++;
+        if (!same(bytesA, bytesB)) mismatches++;
+        if (n > 0) {
+          // an alias-only PUBLISH has an empty Topic Name (after the 1- or 2-byte Remaining Length)
+          const h = 1 + (bytesA[1] & 0x80 ? 2 : 1);
+          if (bytesA[h] === 0 && bytesA[h + 1] === 0) aliasOnly++;
+        }
+        // Acknowledgements now and then, so the window opens and closes.
+        if (next(3) !== 0) {
+          a.run();
+          b.run();
+        }
+      }
+      a.run();
+      b.run();
+      unknownAlias += a.broker.delivered.filter((d) => d.topic === "<unknown alias>").length;
+      t.deepEqual(
+        a.broker.delivered.map((d) => `${d.topic} ${d.payload.length} q${d.qos}`),
+        b.broker.delivered.map((d) => `${d.topic} ${d.payload.length} q${d.qos}`),
+        `limit ${maximumPacketSize ?? "none"}, seed ${seed}: the broker got the same messages`,
+      );
+      t.equal(a.session.outbox.counters.inflight + a.session.outbox.counters.queued, 0, "every message completed");
+    }
+  }
+  t.ok(direct > 200, `${direct} messages went through publishNow`);
+  t.ok(aliasOnly > 50 && aliasOnly < direct - 50, `${aliasOnly} of them as alias-only PUBLISH packets, the rest with the Topic Name`);
+  t.equal(mismatches, 0, `all ${compared} steps: the same bytes on the wire`);
+  t.equal(unknownAlias, 0, "no alias used before it was mapped");
+  t.end();
+});
