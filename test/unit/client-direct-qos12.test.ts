@@ -336,7 +336,8 @@ test("direct QoS 1: several acknowledgements in one read, and an ack split acros
   t.end();
 });
 
-test("fast paths with outbound topic aliases (v5): the mapping once, then alias-only packets; resent whole after a reconnect", (t) => {
+/** A v5 client (persistent session) whose broker allows `topicAliasMaximum` aliases; `connack` answers the newest socket. */
+function aliasRig(topicAliasMaximum: number): { client: Client; clock: FakeClock; net: FakeNet; connack: (sessionPresent: boolean) => FakeSocket } {
   const clock = new FakeClock();
   const net = new FakeNet(5);
   const client = new Client({
@@ -349,13 +350,19 @@ test("fast paths with outbound topic aliases (v5): the mapping once, then alias-
     random: scriptedRandom(0.5),
   });
   client.connect();
-  const connack = (s: FakeSocket, sessionPresent: boolean): void => {
+  const connack = (sessionPresent: boolean): FakeSocket => {
+    const s = net.last;
     s.open(65536);
     s.packets();
-    s.deliver(wire({ type: 2, sessionPresent, reasonCode: 0, properties: { topicAliasMaximum: 4 } }, 5));
+    s.deliver(wire({ type: 2, sessionPresent, reasonCode: 0, properties: { topicAliasMaximum } }, 5));
+    return s;
   };
-  const socket = net.last;
-  connack(socket, false);
+  return { client, clock, net, connack };
+}
+
+test("fast paths with outbound topic aliases (v5): the mapping once, then alias-only packets; resent whole after a reconnect", (t) => {
+  const { client, clock, net, connack } = aliasRig(4);
+  const socket = connack(false);
   const ids: number[] = [];
   for (let i = 0; i < 3; i++) client.publish(TOPIC, ascii(`q0-${i}`), { qos: 0 }); // the first puts the topic in the cache
   for (let i = 0; i < 3; i++) ids.push(client.publish(TOPIC, ascii(`q1-${i}`), { qos: 1 }));
@@ -376,7 +383,7 @@ test("fast paths with outbound topic aliases (v5): the mapping once, then alias-
   // Lost before the PUBACKs: a new connection starts with no aliases [MQTT-3.3.2-7].
   socket.fail();
   t.ok(untilNewSocket(clock, net) >= 0, "it reconnects");
-  connack(net.last, true);
+  connack(true);
   const resent = publishes(net.last.packets());
   t.deepEqual(
     resent.map((p) => [p.topic, p.properties?.topicAlias, p.packetId, p.dup]),
@@ -394,20 +401,8 @@ test("fast paths with outbound topic aliases (v5): the mapping once, then alias-
 });
 
 test("fast paths with outbound topic aliases (v5): a repeated QoS 0 message never repeats a mapping", (t) => {
-  const clock = new FakeClock();
-  const net = new FakeNet(5);
-  const client = new Client({
-    protocolVersion: 5,
-    socket: { io: net.TCP, host: "127.0.0.1", port: 1883 },
-    timer: clock.timer,
-    now: clock.now,
-    random: scriptedRandom(0.5),
-  });
-  client.connect();
-  const socket = net.last;
-  socket.open(65536);
-  socket.packets();
-  socket.deliver(wire({ type: 2, sessionPresent: false, reasonCode: 0, properties: { topicAliasMaximum: 1 } }, 5));
+  const { client, connack } = aliasRig(1);
+  const socket = connack(false);
   client.publish("a/1", ascii("x"), { qos: 0 }); // cached, alias 1 -> a/1
   client.publish("b/2", ascii("x"), { qos: 0 }); // cached, alias 1 -> b/2 (one alias only)
   socket.packets();
