@@ -1033,21 +1033,12 @@ export class Session {
    * True when, after an input, the owner has nothing to do: no event to
    * take, nothing for `pollTransmit` (see `hasTransmit`), and `timerVersion`
    * still equals `version` (the owner's timer is still right). An owner may
-   * then skip its service round. One call instead of three on the path of
-   * every acknowledgement.
+   * then skip its service round.
    */
   settled(version: number): boolean {
-    const tx = this.tx;
-    const counters = this.outbox.counters;
-    return (
-      this.eventHead === this.events.length &&
-      this.timersChanged === version &&
-      !tx.active &&
-      tx.size === 0 &&
-      (counters.queued === 0 || this.st !== SessionState.Connected) &&
-      counters.expired === this.expiredSeen
-    );
+    return this.eventHead === this.events.length && this.timersChanged === version && !this.hasTransmit();
   }
+
 
   /**
    * The earliest deadline (absolute ms) at which `handleTimeout` must run,
